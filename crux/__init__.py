@@ -1,0 +1,34 @@
+"""Crux: a business-rules and workflow engine served over HTTP, on PostgreSQL."""
+from __future__ import annotations
+
+from flask import Flask
+
+from crux.config import Settings
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None,
+               migrate: bool = True) -> Flask:
+    """Build the WSGI app: settings, database (migrated), caches, then the blueprints."""
+    from crux import log
+    from crux.api import blueprints, envelope
+    from crux.api.calls import after_call
+    from crux.state import Crux
+    from crux.store import migrate as migrations
+
+    settings = settings or Settings.from_env()
+    log.set_level(settings.log_level)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body
+    app.json.sort_keys = False
+
+    crux = Crux(settings, database_url)
+    if migrate:
+        migrations.upgrade(crux.db.url, settings.schema_dir)
+    crux.open()
+    app.extensions["crux"] = crux
+
+    envelope.init_app(app)
+    app.after_request(after_call)
+    for bp in blueprints():
+        app.register_blueprint(bp)
+    return app

@@ -1,0 +1,134 @@
+"""Marshmallow fields shared by every call's payload schema.
+
+Messages start with a catalog errcode ("invalid: ...") so the envelope reports the right msgid.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from marshmallow import ValidationError, fields
+
+IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+UPPER_IDENT = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def parse_timestamp(value) -> dt.datetime:
+    """RFC 3339 (fractions and offsets allowed; a missing offset means UTC) -> aware UTC datetime."""
+    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}", value):
+        raise ValueError("not an RFC 3339 timestamp")
+    parsed = dt.datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def format_timestamp(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class Name(fields.String):
+    """A lower-case identifier; with `fold=True` any case is accepted and lower-cased (app names)."""
+
+    def __init__(self, *, fold: bool = False, **kw):
+        super().__init__(**kw)
+        self.fold = fold
+        self.metadata.setdefault("pattern", IDENT.pattern)
+
+    def _deserialize(self, value, attr, data, **kw):
+        text = super()._deserialize(value, attr, data, **kw)
+        if self.fold:
+            text = text.lower()
+        if not IDENT.match(text) or len(text) > 64:
+            raise ValidationError("invalid: must be an identifier: a lower-case letter, then letters, digits or _ (at most 64)")
+        return text
+
+
+class UpperName(fields.String):
+    """An upper-case identifier given in any case (config names)."""
+
+    def _deserialize(self, value, attr, data, **kw):
+        text = super()._deserialize(value, attr, data, **kw).upper()
+        if not UPPER_IDENT.match(text) or len(text) > 64:
+            raise ValidationError("invalid: must be an identifier of letters, digits and _ starting with a letter")
+        return text
+
+
+class UserName(fields.String):
+    """A user name as tokens carry it (lower-cased)."""
+
+    def _deserialize(self, value, attr, data, **kw):
+        text = super()._deserialize(value, attr, data, **kw).strip().lower()
+        if not text:
+            raise ValidationError("empty: a user name is required")
+        if len(text) > 256:
+            raise ValidationError("too_long: at most 256 characters")
+        return text
+
+
+class Id(fields.Integer):
+    """A positive JSON integer (ids and slice numbers)."""
+
+    def __init__(self, **kw):
+        super().__init__(strict=True, **kw)
+        self.metadata.setdefault("minimum", 1)
+
+    def _deserialize(self, value, attr, data, **kw):
+        if isinstance(value, bool):
+            raise ValidationError("invalid: must be an integer")
+        number = super()._deserialize(value, attr, data, **kw)
+        if number < 1:
+            raise ValidationError("too_small: must be 1 or more")
+        return number
+
+
+class StrictBool(fields.Boolean):
+    """Only JSON true/false."""
+
+    def _deserialize(self, value, attr, data, **kw):
+        if not isinstance(value, bool):
+            raise ValidationError("invalid: must be true or false")
+        return value
+
+
+class Timestamp(fields.Field):
+    """An RFC 3339 timestamp string -> aware UTC datetime."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.metadata.setdefault("type", "string")
+        self.metadata.setdefault("format", "date-time")
+
+    def _deserialize(self, value, attr, data, **kw):
+        try:
+            return parse_timestamp(value)
+        except (ValueError, TypeError):
+            raise ValidationError("invalid: must be an RFC 3339 timestamp such as 2026-01-31T10:00:00Z") from None
+
+    def _serialize(self, value, attr, obj, **kw):
+        return format_timestamp(value)
+
+
+class Text(fields.String):
+    """Free text with a length limit."""
+
+    def __init__(self, max_length: int = 1000, **kw):
+        super().__init__(**kw)
+        self.max_length = max_length
+        self.metadata.setdefault("maxLength", max_length)
+
+    def _deserialize(self, value, attr, data, **kw):
+        text = super()._deserialize(value, attr, data, **kw)
+        if len(text) > self.max_length:
+            raise ValidationError(f"too_long: at most {self.max_length} characters")
+        return text
+
+
+class JsonObject(fields.Dict):
+    """Any JSON object (entities)."""
+
+
+class JsonList(fields.List):
+    pass

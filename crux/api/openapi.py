@@ -1,0 +1,88 @@
+"""The OpenAPI document, generated from the calls' own marshmallow schemas (never hand-written)."""
+from __future__ import annotations
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from crux.api.calls import API_PREFIX
+from crux.errors import CATALOG
+
+ENVELOPE_ERROR = {
+    "type": "object",
+    "required": ["status", "data", "messages"],
+    "properties": {
+        "status": {"type": "string", "enum": ["error"]},
+        "data": {"nullable": True},
+        "messages": {"type": "array", "items": {
+            "type": "object",
+            "properties": {
+                "msgid": {"type": "integer"},
+                "errcode": {"type": "string", "enum": sorted(CATALOG)},
+                "field": {"type": "string", "nullable": True, "description": "JSON path inside data"},
+                "vals": {"type": "array", "items": {}},
+                "msg": {"type": "string"},
+            }}},
+    },
+}
+
+
+def _catalog_text() -> str:
+    rows = ["| errcode | msgid | HTTP | meaning |", "|---|---|---|---|"]
+    rows += [f"| `{k.errcode}` | {k.msgid} | {k.status} | {k.meaning} |" for k in CATALOG.values()]
+    return "\n".join(rows)
+
+
+def build_spec(calls) -> dict:
+    spec = APISpec(
+        title="Crux", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
+        info={"description": (
+            "Business rules and workflows as a service. Every call is `POST /api/v1/<call>` with a body "
+            "`{\"data\": {...}}` (or the payload object itself); paths are case-insensitive. Every answer "
+            "is an envelope `{status, data, messages}`. Authenticate with `Authorization: Bearer <JWT>`.\n\n"
+            "### Error catalog\n" + _catalog_text())})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    spec.components.schema("ErrorEnvelope", ENVELOPE_ERROR)
+    for code, text in ((400, "Invalid request or refused by a business rule"), (401, "Missing or invalid credentials"),
+                       (403, "Capability missing or user deactivated"), (404, "Unknown call or a named record not found"),
+                       (413, "Body too large"), (500, "Internal error"), (503, "Database unavailable (trylater)")):
+        spec.components.response(f"E{code}", {"description": text, "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}})
+    for call in calls:
+        payload = {"type": "object"}
+        if call.schema is not None:
+            name = type(call.schema).__name__
+            if name not in spec.components.schemas:
+                spec.components.schema(name, schema=type(call.schema))
+            payload = {"$ref": f"#/components/schemas/{name}"}
+        result = {}
+        if call.result is not None:
+            rname = type(call.result).__name__
+            if rname not in spec.components.schemas:
+                spec.components.schema(rname, schema=type(call.result))
+            result = {"$ref": f"#/components/schemas/{rname}"}
+        body = {"oneOf": [{"type": "object", "properties": {"data": payload}, "required": ["data"]}, payload]}
+        operation = {
+            "operationId": call.name, "tags": [call.tag],
+            "summary": call.summary.split("\n")[0] if call.summary else call.name,
+            "description": f"{call.summary}\n\nNeeds: **{call.need.label}**.",
+            "security": [{"bearer": []}],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": body}}},
+            "responses": {"200": {"description": "success", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"status": {"type": "string", "enum": ["success"]},
+                                                 "data": result, "messages": {"nullable": True}}}}}},
+                          **{str(c): {"$ref": f"#/components/responses/E{c}"} for c in (400, 401, 403, 404, 413, 500, 503)}},
+        }
+        ops = {m.lower(): dict(operation, operationId=f"{call.name}" if m == "POST" else f"{call.name}_{m.lower()}")
+               for m in call.methods}
+        spec.path(path=f"{API_PREFIX}/{call.name}", operations=ops)
+        for extra in call.extra_paths:
+            templ = extra.replace("<int:", "{").replace("<", "{").replace(">", "}")
+            params = [{"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
+                      for p in templ.split("/") if p.startswith("{")]
+            spec.path(path=f"{API_PREFIX}{templ}", operations={
+                "get": dict(operation, operationId=f"{call.name}_path", parameters=params)})
+    for path, text in (("/healthz", "The process is up"), ("/readyz", "The database is reachable and migrated"),
+                       ("/metrics", "Prometheus metrics")):
+        spec.path(path=path, operations={"get": {"operationId": path.strip("/"), "tags": ["service"],
+                                                 "summary": text, "responses": {"200": {"description": text}}}})
+    return spec.to_dict()

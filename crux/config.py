@@ -1,0 +1,79 @@
+"""Every setting Crux reads, declared once with its default (SPEC §7).
+
+All settings come from `CRUX_*` environment variables; the README lists them.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default=None):
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+_CONVERT = {"int": int, "float": float, "str": str}
+
+
+@dataclass(frozen=True)
+class Settings:
+    # database: a URL for a real server; empty means the embedded PostgreSQL in data_dir
+    database_url: str = ""
+    data_dir: str = ".crux"
+    pool_min: int = 1
+    pool_max: int = 10
+    pool_timeout: float = 5.0
+    schema_dir: str = str(REPO_ROOT / "schema_sql")
+    # tokens
+    jwt_secret: str = ""
+    jwt_public_key: str = ""
+    jwt_jwks_url: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_leeway: int = 30
+    # HTTP
+    host: str = "0.0.0.0"
+    port: int = 8085
+    workers: int = 2
+    threads: int = 4
+    max_body: int = 1024 * 1024
+    # identity and capabilities are cached per process and invalidated through NOTIFY;
+    # this bounds how long a cache may live without any notification at all
+    identity_ttl: float = 30.0
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        values = {}
+        for f in fields(cls):
+            raw = _env("CRUX_" + f.name.upper())
+            if raw is not None:
+                values[f.name] = _CONVERT.get(f.type, str)(raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser().resolve()
+
+    def dev_jwt_secret(self) -> str:
+        """The HS256 secret: configured, or one generated once and kept in the data directory.
+
+        A kept secret lets `crux token` mint tokens the local server accepts without any setup.
+        """
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_path / "jwt_secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_path.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(value)
+        return value

@@ -1,0 +1,144 @@
+"""Entities (SPEC §2.3): converting client values to the schema's types.
+
+A converter is built once per schema: a generated fast path that accepts a well-formed
+entity, and a diagnostic path that runs only when the fast path fails and reports every
+problem at once.
+"""
+from __future__ import annotations
+
+from .model import INVALID, REQUIRED, Problem, ValidationFailed
+from .paths import join
+from .schema import SchemaInfo
+from .values import CONVERTERS, BadValue, parse_ts, to_bool, to_float, to_int
+
+WORKFLOW_ATTRS = ("step", "stepfailed")
+
+
+class _Reject(Exception):
+    """Raised inside the fast path; the diagnostic path then explains."""
+
+
+class EntityConverter:
+    """Converts entities of one schema; `workflow=True` drops step and stepfailed."""
+
+    __slots__ = ("info", "workflow", "_fast", "_attrs", "source")
+
+    def __init__(self, info: SchemaInfo, workflow: bool = False):
+        self.info = info
+        self.workflow = workflow
+        self._attrs = [a for a in info.attrs.values()
+                       if not (workflow and a.name in WORKFLOW_ATTRS)]
+        self._fast, self.source = self._generate()
+
+    def _generate(self):
+        lines = ["def fast(entity):"]
+        env = {"_Reject": _Reject, "to_int": to_int, "to_float": to_float,
+               "to_bool": to_bool, "parse_ts": parse_ts}
+        outs = []
+        for k, a in enumerate(self._attrs):
+            v = f"v{k}"
+            outs.append(f"{a.name!r}: {v}")
+            lines.append(f"    {v} = entity[{a.name!r}]")
+            conds = []
+            if a.valtype == "int":
+                lines.append(f"    if type({v}) is not int: {v} = to_int({v})")
+            elif a.valtype == "float":
+                lines.append(f"    if type({v}) is not float or {v} - {v} != 0.0: "
+                             f"{v} = to_float({v})")
+            elif a.valtype == "bool":
+                lines.append(f"    if {v} is not True and {v} is not False: {v} = to_bool({v})")
+            elif a.valtype == "ts":
+                lines.append(f"    {v} = parse_ts({v})")
+            else:
+                lines.append(f"    if type({v}) is not str: raise _Reject")
+                if a.valtype == "enum":
+                    env[f"S{k}"] = a.valset
+                    conds.append(f"{v} not in S{k}")
+            if a.valtype in ("int", "float"):
+                if a.valmin is not None:
+                    conds.append(f"{v} < {a.valmin!r}")
+                if a.valmax is not None:
+                    conds.append(f"{v} > {a.valmax!r}")
+            if a.valtype in ("str", "enum"):
+                if a.lenmin is not None:
+                    conds.append(f"len({v}) < {a.lenmin!r}")
+                if a.lenmax is not None:
+                    conds.append(f"len({v}) > {a.lenmax!r}")
+            if conds:
+                lines.append(f"    if {' or '.join(conds)}: raise _Reject")
+        extra = ['("class" in entity)']
+        if self.workflow:
+            extra += [f'({n!r} in entity)' for n in WORKFLOW_ATTRS]
+        lines.append(f"    if len(entity) != {len(self._attrs)} + {' + '.join(extra)}: "
+                     "raise _Reject")
+        lines.append("    return {" + ", ".join(outs) + "}")
+        source = "\n".join(lines) + "\n"
+        exec(compile(source, "<crux entity converter>", "exec"), env)  # noqa: S102
+        return env["fast"], source
+
+    def __call__(self, entity, path: str = "entity") -> dict:
+        try:
+            return self._fast(entity)
+        except (_Reject, BadValue, KeyError, TypeError, AttributeError):
+            pass
+        raise ValidationFailed(self.problems(entity, path))
+
+    def problems(self, entity, path: str = "entity") -> list[Problem]:
+        """Every problem of `entity` (empty when it converts)."""
+        if not isinstance(entity, dict):
+            return [Problem(path, INVALID, "the entity must be a JSON object")]
+        problems = []
+        known = {a.name: a for a in self._attrs}
+        for key, value in entity.items():
+            if key == "class" or key in known:
+                continue
+            if self.workflow and key in WORKFLOW_ATTRS:
+                continue
+            problems.append(Problem(join(path, str(key)), INVALID,
+                                    f"{key} is not an attribute of class {self.info.cls}",
+                                    (key,)))
+        for a in self._attrs:
+            where = join(path, a.name)
+            if a.name not in entity:
+                problems.append(Problem(where, REQUIRED, f"attribute {a.name} is missing"))
+                continue
+            value = entity[a.name]
+            shown = (value,) if value is None or isinstance(value, (str, int, float, bool)) else ()
+            try:
+                conv = CONVERTERS[a.valtype](value)
+            except BadValue as ex:
+                problems.append(Problem(where, INVALID,
+                                        f"{a.name}: {_show(value)} {ex} (type {a.valtype})",
+                                        shown))
+                continue
+            why = _bounds_problem(a, conv)
+            if why:
+                problems.append(Problem(where, INVALID, f"{a.name}: {_show(value)} {why}",
+                                        shown))
+        return problems
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _bounds_problem(a, conv) -> str | None:
+    if a.valtype == "enum" and conv not in a.valset:
+        return "is not one of " + ", ".join(a.vals)
+    if a.valtype in ("int", "float"):
+        if a.valmin is not None and conv < a.valmin:
+            return f"is below the minimum {a.valmin}"
+        if a.valmax is not None and conv > a.valmax:
+            return f"is above the maximum {a.valmax}"
+    if a.valtype in ("str", "enum"):
+        if a.lenmin is not None and len(conv) < a.lenmin:
+            return f"is shorter than {a.lenmin} characters"
+        if a.lenmax is not None and len(conv) > a.lenmax:
+            return f"is longer than {a.lenmax} characters"
+    return None
+
+
+def make_converter(schema: dict, workflow: bool = False) -> EntityConverter:
+    """A converter for entities of `schema` (a normalized schema document)."""
+    return EntityConverter(SchemaInfo(schema), workflow)

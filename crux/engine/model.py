@@ -1,0 +1,96 @@
+"""Value objects and exceptions shared by the engine modules."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# errcodes used by the engine (the API's catalog maps them to message ids)
+REQUIRED = "required"
+INVALID = "invalid"
+NOT_FOUND = "not_found"
+NOT_ALLOWED = "not_allowed"
+ALREADY_EXIST = "already_exist"
+EMPTY = "empty"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem: where (a JSON path), what (errcode), why (msg) and the values."""
+
+    field: str
+    errcode: str
+    msg: str
+    vals: tuple = ()
+
+    def as_dict(self) -> dict:
+        return {"field": self.field, "errcode": self.errcode, "msg": self.msg,
+                "vals": list(self.vals)}
+
+
+class ValidationFailed(Exception):
+    """A document or entity failed validation; `problems` lists every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        first = self.problems[0] if self.problems else None
+        text = f"{first.field}: {first.msg}" if first else "validation failed"
+        if len(self.problems) > 1:
+            text += f" (and {len(self.problems) - 1} more problems)"
+        super().__init__(text)
+
+
+class MatchError(Exception):
+    """An evaluation was aborted; the partial action set is discarded.
+
+    errcode is "invalid" (cycle, callee of another class, a value that cannot be compared)
+    or "not_found" (unknown ruleset); field names the offending part when known.
+    """
+
+    def __init__(self, msg: str, errcode: str = INVALID, field: str | None = None,
+                 vals: tuple = ()):
+        super().__init__(msg)
+        self.msg = msg
+        self.errcode = errcode
+        self.field = field
+        self.vals = tuple(vals)
+
+
+@dataclass(slots=True)
+class MatchResult:
+    """The action set of one evaluation, plus the trace's "visits" when tracing was asked."""
+
+    tasks: list[str]
+    properties: dict[str, str]
+    visits: list | None = None
+
+    def actionset(self) -> dict:
+        return {"tasks": list(self.tasks), "properties": dict(self.properties)}
+
+
+@dataclass(frozen=True)
+class RulesetInfo:
+    """A compiled family's view of one ruleset (canonical rules kept for display)."""
+
+    name: str
+    is_active: bool
+    is_internal: bool
+    rules: tuple
+    calls: tuple = ()          # names this ruleset calls, in first-use order
+
+    @property
+    def nrules(self) -> int:
+        return len(self.rules)
+
+
+@dataclass(frozen=True)
+class AttrSpec:
+    """One pattern-schema attribute, with its bounds, as the engine uses it."""
+
+    name: str
+    valtype: str
+    vals: tuple = ()
+    valmin: Any = None
+    valmax: Any = None
+    lenmin: int | None = None
+    lenmax: int | None = None
+    valset: frozenset = field(default=frozenset(), compare=False)

@@ -1,0 +1,77 @@
+"""JSON paths for problems, and turning jsonschema errors into Problems."""
+from __future__ import annotations
+
+from .model import EMPTY, INVALID, REQUIRED, ALREADY_EXIST, Problem
+
+
+def join(path: str, *parts) -> str:
+    """join("ruleset", 3, "ruleactions", "thencall") -> "ruleset[3].ruleactions.thencall"."""
+    out = path
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out = f"{out}.{p}" if out else str(p)
+    return out
+
+
+def _scalar(value) -> tuple:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return (value,)
+    return ()
+
+
+_TYPE_WORDS = {"object": "an object", "array": "a list", "string": "a string",
+               "integer": "an integer", "number": "a number", "boolean": "a boolean"}
+
+
+def schema_problems(validator, doc, path: str) -> list[Problem]:
+    """Every shape problem jsonschema finds in `doc`, as Problems with paths under `path`."""
+    problems: list[Problem] = []
+    errors = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
+    for err in errors:
+        where = list(err.absolute_path)
+        kind = err.validator
+        if kind == "required":
+            inst = err.instance if isinstance(err.instance, dict) else {}
+            for key in err.validator_value:
+                if key not in inst:
+                    problems.append(Problem(join(path, *where, key), REQUIRED,
+                                            f"{key} is required"))
+        elif kind == "type":
+            want = err.validator_value
+            words = (" or ".join(_TYPE_WORDS.get(w, w) for w in want) if isinstance(want, list)
+                     else _TYPE_WORDS.get(want, want))
+            problems.append(Problem(join(path, *where), INVALID, f"must be {words}",
+                                    _scalar(err.instance)))
+        elif kind == "pattern":
+            problems.append(Problem(join(path, *where), INVALID,
+                                    f"{err.instance!r} is not a lower-case identifier "
+                                    "(a-z first, then a-z, 0-9, _)", _scalar(err.instance)))
+        elif kind == "enum":
+            allowed = ", ".join(str(v) for v in err.validator_value)
+            problems.append(Problem(join(path, *where), INVALID,
+                                    f"{err.instance!r} is not one of: {allowed}",
+                                    _scalar(err.instance)))
+        elif kind == "minItems":
+            problems.append(Problem(join(path, *where), EMPTY, "must not be empty"))
+        elif kind == "uniqueItems":
+            problems.append(Problem(join(path, *where), ALREADY_EXIST,
+                                    "must not repeat a value"))
+        elif kind == "minimum":
+            problems.append(Problem(join(path, *where), INVALID,
+                                    f"must be at least {err.validator_value}",
+                                    _scalar(err.instance)))
+        else:
+            problems.append(Problem(join(path, *where), INVALID, err.message,
+                                    _scalar(err.instance)))
+    return problems
+
+
+def under(problems: list[Problem], prefix: str) -> bool:
+    """True when some problem lies at `prefix` or inside it."""
+    for p in problems:
+        f = p.field
+        if f == prefix or f.startswith(prefix + ".") or f.startswith(prefix + "["):
+            return True
+    return False

@@ -1,0 +1,257 @@
+"""Admin calls of SPEC §4.3: slices, apps, capabilities, config. Each write is one transaction
+with its changelog rows; every query carries the caller's realm."""
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+
+from crux.services.principal import ALL_CAPS, APP_CAPS, REALM_CAPS, Identity
+from crux.errors import CruxError, message, not_found
+from crux.store import apps as app_store
+from crux.store import config as config_store
+from crux.store import grants as grant_store
+from crux.store import realms as realm_store
+from crux.store.notify import notify
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _require_slice(conn, realm: str, slice_id: int, field: str = "id", lock: bool = False) -> dict:
+    row = realm_store.get_slice(conn, realm, slice_id, lock=lock)
+    if row is None:
+        raise not_found(field, slice_id)
+    return row
+
+
+# ---- slices -----------------------------------------------------------------------------------
+
+def slice_new(db, ident: Identity, data: dict) -> int:
+    realm, who = ident.realm, ident.user
+    with db.transaction(who, realm) as tx:
+        source = data.get("copyof")
+        apps = data.get("app")
+        if source is not None:
+            _require_slice(tx.conn, realm, source, "copyof")
+        if apps is not None:
+            missing = app_store.missing_apps(tx.conn, realm, apps)
+            if missing:
+                raise CruxError.many([message("not_found", f"app[{apps.index(m)}]", [m], f"app {m} does not exist")
+                                      for m in missing])
+        slice_id = realm_store.new_slice(tx, realm, data.get("descr", ""), active=source is None, who=who)
+        new = {"id": slice_id, "descr": data.get("descr", ""), "active": source is None}
+        if source is not None:
+            new["copyof"] = source
+            new["copied"] = realm_store.copy_slice_contents(tx, realm, source, slice_id, apps, who)
+            if apps is not None:
+                new["apps"] = apps
+        tx.record_change("realmslice", (realm, slice_id), "insert", None, new)
+        notify(tx, "slice", realm=realm, slice=slice_id)
+    return slice_id
+
+
+def slice_set_active(db, ident: Identity, data: dict, active: bool) -> dict:
+    realm = ident.realm
+    at = data.get("from")
+    if at is not None and at <= _now():
+        raise CruxError("invalid", "from", [data["from"]], "from must be in the future")
+    with db.transaction(ident.user, realm) as tx:
+        old = _require_slice(tx.conn, realm, data["id"], lock=True)
+        realm_store.set_slice_state(tx, realm, data["id"], active, at, ident.user)
+        new = realm_store.get_slice(tx.conn, realm, data["id"])
+        tx.record_change("realmslice", (realm, data["id"]), "update", _slice_state(old), _slice_state(new))
+    return new
+
+
+def _slice_state(row: dict) -> dict:
+    return {k: row[k] for k in ("active", "activateat", "deactivateat")}
+
+
+def slice_list(db, ident: Identity) -> dict:
+    with db.connection() as conn:
+        return {"slices": realm_store.list_slices(conn, ident.realm)}
+
+
+def slice_apps(db, ident: Identity, data: dict) -> list[dict]:
+    with db.connection() as conn:
+        _require_slice(conn, ident.realm, data["id"])
+        return realm_store.slice_apps(conn, ident.realm, data["id"])
+
+
+def slice_purge(db, ident: Identity, data: dict) -> dict:
+    realm, slice_id = ident.realm, data["id"]
+    with db.transaction(ident.user, realm) as tx:
+        old = _require_slice(tx.conn, realm, slice_id, lock=True)
+        if old["active"] or (old["activateat"] is not None and old["activateat"] > _now()):
+            raise CruxError("not_allowed", "id", [slice_id],
+                            "only an inactive slice with no activation pending can be purged")
+        counts = realm_store.purge_slice(tx, realm, slice_id)
+        tx.record_change("realmslice", (realm, slice_id), "delete", dict(old), {"deleted": counts})
+    return {"id": slice_id, "deleted": counts}
+
+
+# ---- apps -------------------------------------------------------------------------------------
+
+def app_new(db, ident: Identity, data: dict) -> dict:
+    realm = ident.realm
+    try:
+        with db.transaction(ident.user, realm) as tx:
+            app_store.insert_app(tx, realm, data["name"], data.get("descr", ""), ident.user)
+            new = app_store.get_app(tx.conn, realm, data["name"])
+            tx.record_change("app", (realm, new["name"]), "insert", None, new)
+    except psycopg.errors.UniqueViolation:
+        raise CruxError("already_exist", "name", [data["name"]], f"app {data['name']} already exists") from None
+    return new
+
+
+def app_update(db, ident: Identity, data: dict) -> dict:
+    realm = ident.realm
+    with db.transaction(ident.user, realm) as tx:
+        old = app_store.get_app(tx.conn, realm, data["name"])
+        if old is None:
+            raise not_found("name", data["name"])
+        app_store.update_app(tx, realm, data["name"], data.get("descr", ""), ident.user)
+        new = app_store.get_app(tx.conn, realm, data["name"])
+        tx.record_change("app", (realm, new["name"]), "update", old, new)
+    return new
+
+
+def app_delete(db, ident: Identity, data: dict) -> dict:
+    realm, name = ident.realm, data["name"]
+    with db.transaction(ident.user, realm) as tx:
+        old = app_store.get_app(tx.conn, realm, name)
+        if old is None:
+            raise not_found("name", name)
+        if app_store.app_in_use(tx.conn, realm, name):
+            raise CruxError("non_empty", "name", [name], f"app {name} still has schemas, rulesets or stepworkflows")
+        grants = app_store.delete_app(tx, realm, name)
+        tx.record_change("app", (realm, old["name"]), "delete", old, None)
+        if grants:
+            notify(tx, "realm", realm=realm)
+    return {"name": old["name"], "grantsremoved": grants}
+
+
+def app_list(db, ident: Identity) -> dict:
+    with db.connection() as conn:
+        return {"apps": app_store.list_apps(conn, ident.realm)}
+
+
+# ---- capabilities -----------------------------------------------------------------------------
+
+def _check_caps(caps: list[str], apps: list[str] | None) -> None:
+    problems = []
+    for i, cap in enumerate(caps):
+        if cap not in ALL_CAPS:
+            problems.append(message("invalid", f"cap[{i}]", [cap], f"unknown capability {cap}"))
+        elif apps and cap in REALM_CAPS:
+            problems.append(message("invalid", f"cap[{i}]", [cap], f"{cap} is a realm-level capability: give no app"))
+        elif not apps and cap in APP_CAPS:
+            problems.append(message("required", "app", [cap], f"{cap} is an app-level capability: name the apps"))
+    if problems:
+        raise CruxError.many(problems)
+
+
+def cap_grant(db, ident: Identity, data: dict) -> dict:
+    realm, user = ident.realm, data["user"]
+    caps, apps = data["cap"], data.get("app") or None
+    _check_caps(caps, apps)
+    if "root" in caps and not ident.has("root"):
+        raise CruxError("unauthorized", "cap", ["root"], "granting root needs root")
+    if data.get("from") and data.get("to") and data["from"] > data["to"]:
+        raise CruxError("invalid", "to", [data["to"]], "to must not be before from")
+    granted = []
+    with db.transaction(ident.user, realm) as tx:
+        if apps:
+            missing = app_store.missing_apps(tx.conn, realm, apps)
+            if missing:
+                raise CruxError.many([message("not_found", f"app[{apps.index(m)}]", [m], f"app {m} does not exist")
+                                      for m in missing])
+        for app in (apps or [None]):
+            for cap in caps:
+                old, new = grant_store.upsert_grant(tx, realm, user, app, cap, data.get("from"), data.get("to"), ident.user)
+                tx.record_change("capgrant", (realm, user, app or "", cap), "update" if old else "insert", old, new)
+                granted.append(new)
+    return {"capabilities": granted}
+
+
+def cap_revoke(db, ident: Identity, data: dict) -> dict:
+    realm, user = ident.realm, data["user"]
+    caps = None if data["cap"] == ["ALL"] else [c.lower() for c in data["cap"]]
+    apps_given = data.get("app")
+    apps = None if not apps_given or apps_given == ["ALL"] else [a.lower() for a in apps_given]
+    if caps is not None:
+        bad = [message("invalid", f"cap[{i}]", [c], f"unknown capability {c}") for i, c in enumerate(caps) if c not in ALL_CAPS]
+        if bad:
+            raise CruxError.many(bad)
+    if (caps is None or "root" in caps) and not ident.has("root"):
+        raise CruxError("unauthorized", "cap", ["root"], "revoking root needs root")
+    with db.transaction(ident.user, realm) as tx:
+        grant_store.lock_realm_roots(tx, realm)
+        if not grant_store.user_known(tx.conn, realm, user):
+            raise not_found("user", user)
+        # Without an app list, realm-level grants are revoked too; with one, only those apps'.
+        removed = grant_store.delete_grants(tx, realm, user, apps, caps, realm_level=not apps_given or apps_given == ["ALL"])
+        if not removed:
+            raise CruxError("not_found", "cap", data["cap"], f"user {user} holds none of these capabilities")
+        if any(r["cap"] == "root" for r in removed) and grant_store.other_root_holders(tx.conn, realm, user) == 0:
+            raise CruxError("not_allowed", "cap", ["root"], "the last root holder of a realm cannot lose root")
+        for row in removed:
+            tx.record_change("capgrant", (realm, user, row["app"] or "", row["cap"]), "delete", row, None)
+    return {"capabilities": removed}
+
+
+def cap_get(db, ident: Identity, data: dict) -> dict:
+    with db.connection() as conn:
+        if not grant_store.user_known(conn, ident.realm, data["user"]):
+            raise not_found("user", data["user"])
+        return {"user": data["user"], "deactivated": grant_store.is_deactivated(conn, ident.realm, data["user"]),
+                "capabilities": grant_store.grants_of(conn, ident.realm, data["user"])}
+
+
+def cap_list(db, ident: Identity, data: dict) -> dict:
+    with db.connection() as conn:
+        return {"capabilities": grant_store.list_grants(conn, ident.realm, data.get("app"), data.get("cap"))}
+
+
+def user_activate(db, ident: Identity, data: dict) -> dict:
+    realm, user = ident.realm, data["user"]
+    with db.transaction(ident.user, realm) as tx:
+        if not grant_store.user_known(tx.conn, realm, user):
+            raise not_found("user", user)
+        if grant_store.activate(tx, realm, user):
+            tx.record_change("deactivated", (realm, user), "delete", {"user": user}, None)
+    return {"user": user, "active": True}
+
+
+def user_deactivate(db, ident: Identity, data: dict) -> dict:
+    realm, user = ident.realm, data["user"]
+    with db.transaction(ident.user, realm) as tx:
+        grant_store.lock_realm_roots(tx, realm)
+        if not grant_store.user_known(tx.conn, realm, user):
+            raise not_found("user", user)
+        holds_root = any(g["cap"] == "root" for g in grant_store.grants_of(tx.conn, realm, user))
+        if holds_root and grant_store.other_root_holders(tx.conn, realm, user) == 0:
+            raise CruxError("not_allowed", "user", [user], "the last root holder of a realm cannot be deactivated")
+        if grant_store.deactivate(tx, realm, user, ident.user):
+            tx.record_change("deactivated", (realm, user), "insert", None, {"user": user, "deactby": ident.user})
+    return {"user": user, "active": False}
+
+
+# ---- config -----------------------------------------------------------------------------------
+
+def config_set(db, ident: Identity, data: dict) -> dict:
+    realm = ident.realm
+    with db.transaction(ident.user, realm) as tx:
+        _require_slice(tx.conn, realm, data["slice"], "slice")
+        old, new = config_store.set_config(tx, realm, data["slice"], data["name"], data["val"], data.get("descr"), ident.user)
+        tx.record_change("config", (realm, data["slice"], data["name"]), "update" if old else "insert", old, new)
+    return new
+
+
+def config_get(db, ident: Identity, data: dict) -> list[dict]:
+    with db.connection() as conn:
+        if data.get("slice") is not None:
+            _require_slice(conn, ident.realm, data["slice"], "slice")
+        return config_store.get_config(conn, ident.realm, data.get("slice"))

@@ -1,0 +1,26 @@
+"""The per-app state every call reaches through `current_app.extensions["crux"]`."""
+from __future__ import annotations
+
+from crux.config import Settings
+from crux.metrics import Metrics
+from crux.services.identity import IdentityService
+from crux.services.tokens import TokenVerifier
+from crux.store.db import Database
+from crux.store.notify import Listener
+
+
+class Crux:
+    def __init__(self, settings: Settings, database_url: str | None = None):
+        self.settings = settings
+        self.db = Database(settings, database_url)
+        self.listener = Listener(self.db.url)
+        self.tokens = TokenVerifier(settings)
+        self.identities = IdentityService(self.db, self.listener, self.tokens, settings.identity_ttl)
+        self.metrics = Metrics()
+
+    def open(self) -> None:
+        self.db.open()
+
+    def close(self) -> None:
+        self.listener.stop()
+        self.db.close()

