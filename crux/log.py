@@ -13,6 +13,8 @@ import sys
 import threading
 import uuid
 
+from crux.jsontext import dumps, json_default
+
 _HOST = socket.gethostname()
 _write_lock = threading.Lock()
 _PRI = {"debug": 0, "info": 1, "warn": 2, "err": 3, "crit": 4}
@@ -30,7 +32,7 @@ def _emit(entry: dict, pri: str) -> None:
     entry = {"id": uuid.uuid4().hex, "app": "crux", "system": _HOST, "pri": pri,
              "when": dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
              "pid": os.getpid(), **{k: v for k, v in entry.items() if v is not None}}
-    line = json.dumps(entry, default=str, separators=(",", ":"))
+    line = dumps(entry)
     with _write_lock:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
@@ -49,7 +51,7 @@ def debug(module: str, msg: str, data=None) -> None:
 def _text(value) -> str | None:
     if value is None:
         return None
-    return value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+    return value if isinstance(value, str) else json.dumps(value, default=json_default, sort_keys=True)
 
 
 def change(*, who, realm, entity: str, key: str, op: str, old: dict | None, new: dict | None) -> None:

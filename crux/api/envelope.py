@@ -5,7 +5,6 @@ Error:   {"status": "error", "data": null, "messages": [{msgid, errcode, field, 
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import re
@@ -14,22 +13,10 @@ from flask import Flask, Response, request
 from marshmallow import EXCLUDE, Schema, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from crux.api.fields import format_timestamp
+from crux.jsontext import dumps as _dumps
 from crux.errors import CATALOG, CruxError, message
 
 _logger = logging.getLogger("crux.api")
-
-
-def _json_default(value):
-    if isinstance(value, dt.datetime):
-        return format_timestamp(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    return str(value)
-
-
-def _dumps(obj) -> str:
-    return json.dumps(obj, separators=(",", ":"), default=_json_default)
 
 
 def success(data, status: int = 200) -> Response:

@@ -9,6 +9,8 @@ import re
 
 from marshmallow import ValidationError, fields
 
+from crux.jsontext import format_timestamp
+
 IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 UPPER_IDENT = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -21,12 +23,6 @@ def parse_timestamp(value) -> dt.datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.timezone.utc)
     return parsed.astimezone(dt.timezone.utc)
-
-
-def format_timestamp(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 class Name(fields.String):
@@ -124,11 +120,3 @@ class Text(fields.String):
         if len(text) > self.max_length:
             raise ValidationError(f"too_long: at most {self.max_length} characters")
         return text
-
-
-class JsonObject(fields.Dict):
-    """Any JSON object (entities)."""
-
-
-class JsonList(fields.List):
-    pass

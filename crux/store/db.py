@@ -18,6 +18,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from crux import log
 from crux.config import Settings
 from crux.errors import CruxError
+from crux.jsontext import dumps
 
 _logger = logging.getLogger("crux.db")
 _embedded_lock = threading.Lock()
@@ -80,7 +81,7 @@ class Tx:
         self.conn.execute(
             "INSERT INTO changelog (realm, who, entity, key, op, old, new) VALUES (%s, %s, %s, %s, %s, %s, %s)",
             (self.realm, self.who or "", entity, key_text, op,
-             None if old is None else Jsonb(old), None if new is None else Jsonb(new)))
+             None if old is None else Jsonb(old, dumps), None if new is None else Jsonb(new, dumps)))
         self._changes.append({"entity": entity, "key": key_text, "op": op, "old": old, "new": new})
 
     def flush_log(self) -> None:

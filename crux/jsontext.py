@@ -1,0 +1,23 @@
+"""JSON text as Crux writes it everywhere: timestamps as RFC 3339 UTC (`2026-01-31T10:00:00Z`)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+
+def format_timestamp(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def json_default(value):
+    if isinstance(value, dt.datetime):
+        return format_timestamp(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, separators=(",", ":"), default=json_default)
