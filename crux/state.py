@@ -14,6 +14,7 @@ class Crux:
         self.settings = settings
         self.db = Database(settings, database_url)
         self.listener = Listener(self.db.url)
+        self.db.deliver_notice = self.listener.dispatch
         self.tokens = TokenVerifier(settings)
         self.identities = IdentityService(self.db, self.listener, self.tokens, settings.identity_ttl)
         self.metrics = Metrics()

@@ -35,7 +35,7 @@ class Empty(Schema):
 
 
 class AppNew(Schema):
-    name = Name(fold=True, required=True)
+    name = Name(keep_case=True, required=True, metadata={"description": "any case; matched lower-cased"})
     descr = Text(load_default="")
 
 

@@ -28,18 +28,18 @@ def parse_timestamp(value) -> dt.datetime:
 class Name(fields.String):
     """A lower-case identifier; with `fold=True` any case is accepted and lower-cased (app names)."""
 
-    def __init__(self, *, fold: bool = False, **kw):
+    def __init__(self, *, fold: bool = False, keep_case: bool = False, **kw):
         super().__init__(**kw)
-        self.fold = fold
+        self.fold = fold or keep_case
+        self.keep_case = keep_case
         self.metadata.setdefault("pattern", IDENT.pattern)
 
     def _deserialize(self, value, attr, data, **kw):
-        text = super()._deserialize(value, attr, data, **kw)
-        if self.fold:
-            text = text.lower()
+        given = super()._deserialize(value, attr, data, **kw)
+        text = given.lower() if self.fold else given
         if not IDENT.match(text) or len(text) > 64:
             raise ValidationError("invalid: must be an identifier: a lower-case letter, then letters, digits or _ (at most 64)")
-        return text
+        return given if self.keep_case else text
 
 
 class UpperName(fields.String):

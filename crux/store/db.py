@@ -65,6 +65,7 @@ class Tx:
         self.who = who
         self.realm = realm
         self._changes: list[dict] = []
+        self._notices: list[str] = []
 
     def execute(self, query, params=None):
         return self.conn.execute(query, params)
@@ -84,10 +85,17 @@ class Tx:
              None if old is None else Jsonb(old, dumps), None if new is None else Jsonb(new, dumps)))
         self._changes.append({"entity": entity, "key": key_text, "op": op, "old": old, "new": new})
 
-    def flush_log(self) -> None:
+    def after_commit(self, notice: str) -> None:
+        """Queue a cache notice for this process's own listeners, delivered once committed."""
+        self._notices.append(notice)
+
+    def committed(self, deliver) -> None:
         for change in self._changes:
             log.change(who=self.who, realm=self.realm, **change)
+        for notice in self._notices:
+            deliver(notice)
         self._changes.clear()
+        self._notices.clear()
 
 
 class Database:
@@ -99,6 +107,9 @@ class Database:
             timeout=settings.pool_timeout, open=False, name="crux",
             kwargs={"autocommit": True, "row_factory": dict_row, "prepare_threshold": 2},
             reconnect_timeout=0)
+
+        # called with each cache notice of a committed transaction (the process's own listener)
+        self.deliver_notice = lambda notice: None
 
     def open(self) -> None:
         self.pool.open(wait=False)
@@ -130,7 +141,7 @@ class Database:
             with conn.transaction(force_rollback=rollback):
                 yield tx
             if not rollback:
-                tx.flush_log()
+                tx.committed(self.deliver_notice)
 
     def read(self, query, params=None) -> list[dict]:
         with self.connection() as conn:

@@ -23,7 +23,10 @@ _logger = logging.getLogger("crux.notify")
 
 
 def notify(tx, kind: str, **key) -> None:
-    tx.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps({"kind": kind, **key}, default=str)))
+    """Tell every process (this one too, at once after commit) that cached data changed."""
+    payload = json.dumps({"kind": kind, **key}, default=str)
+    tx.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+    tx.after_commit(payload)
 
 
 class Listener:
@@ -107,6 +110,11 @@ class Listener:
                 if was_connected:
                     self._reset()
             self._stop.wait(self.retry_seconds)
+
+    def dispatch(self, payload: str) -> None:
+        """Deliver a message in this process now (the writer's own process need not wait for
+        the round trip through the server, so a write is visible to its next request)."""
+        self._dispatch(payload)
 
     def _dispatch(self, payload: str) -> None:
         try:
