@@ -1,0 +1,113 @@
+"""The envelope (SPEC §4.1): payload forms, bad bodies, size limit, paths, CORS; never a 500."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from crux.api import all_calls
+from tests.conftest import error_of
+
+
+def test_payload_with_or_without_data_wrapper(realm):
+    assert realm.ok("appnew", {"name": "one"})["name"] == "one"
+    resp = realm.call("appnew", {"name": "two", "extra": {"ignored": True}}, wrap=False)
+    assert resp.status_code == 200 and resp.get_json()["data"]["name"] == "two"
+
+
+def test_success_envelope_shape(realm):
+    body = realm.call("applist", {}).get_json()
+    assert list(body) == ["status", "data", "messages"]
+    assert body["status"] == "success" and body["messages"] is None
+
+
+@pytest.mark.parametrize("raw,field", [
+    (b"{not json", None),
+    (b"[1, 2]", None),
+    (b'"text"', None),
+    (b"42", None),
+    (b'{"data": [1]}', "data"),
+    (b'{"data": "x"}', "data"),
+    (b"\xff\xfe", None),
+])
+def test_malformed_or_non_object_body(realm, raw, field):
+    resp = realm.call("appnew", raw=raw)
+    assert resp.status_code == 400
+    msg = error_of(resp)
+    assert msg["errcode"] == "invalid_json" and msg["field"] == field and msg["msgid"] == 1006
+
+
+def test_all_validation_problems_at_once_with_values(realm):
+    resp = realm.call("capgrant", {"user": 7, "cap": "root", "from": "x", "to": 3})
+    assert resp.status_code == 400
+    messages = resp.get_json()["messages"]
+    assert {m["field"] for m in messages} == {"user", "cap", "from", "to"}
+    by_field = {m["field"]: m for m in messages}
+    assert by_field["user"]["vals"] == [7] and by_field["from"]["vals"] == ["x"]
+    assert all(m["msgid"] == 1003 for m in messages)
+
+
+def _wrong_type_for(field):
+    """A value of the wrong JSON type for a field."""
+    from marshmallow import fields as mf
+    return 3.5 if isinstance(field, (mf.String, mf.List, mf.Dict, mf.Boolean)) else "not-a-number"
+
+
+@pytest.mark.parametrize("call", [c for c in all_calls() if c.schema is not None and c.schema.fields],
+                         ids=lambda c: c.name)
+def test_wrong_type_in_every_field_is_a_400(realm, call):
+    """Every field of every call's payload, given a value of the wrong type: a 400 naming that field."""
+    for name, field in call.schema.fields.items():
+        key = field.data_key or name
+        resp = realm.call(call.name, {key: _wrong_type_for(field)})
+        assert resp.status_code == 400, (call.name, key, resp.get_json())
+        fields = [m["field"] for m in resp.get_json()["messages"]]
+        assert any(f == key or (f or "").startswith(key + "[") or (f or "").startswith(key + ".") for f in fields), \
+            (call.name, key, fields)
+
+
+def test_oversize_body_is_413(app, realm):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    resp = realm.call("appnew", raw=json.dumps({"name": "x", "descr": "y" * limit}).encode())
+    assert resp.status_code == 413
+    assert error_of(resp)["errcode"] == "toobig"
+
+
+def test_paths_are_case_insensitive_and_other_methods(realm):
+    headers = {"Authorization": f"Bearer {realm.token()}"}
+    resp = realm.client.post("/API/V1/appNew", json={"data": {"name": "mixed"}}, headers=headers)
+    assert resp.status_code == 200
+    resp = realm.client.put("/api/v1/APPUPDATE", json={"name": "mixed", "descr": "d"}, headers=headers)
+    assert resp.status_code == 200
+    resp = realm.client.delete("/api/v1/appDelete/Mixed", headers=headers)
+    assert resp.status_code == 200
+
+
+def test_unknown_call_and_wrong_method(realm):
+    resp = realm.call("nosuchcall", {})
+    assert resp.status_code == 404 and error_of(resp)["field"] == "call"
+    resp = realm.client.get("/api/v1/appnew", headers={"Authorization": f"Bearer {realm.token()}"})
+    assert resp.status_code == 405 and error_of(resp)["errcode"] == "method_not_allowed"
+
+
+def test_cors_and_preflight(client):
+    resp = client.options("/api/v1/appnew", headers={"Origin": "https://ui.example", "Access-Control-Request-Method": "POST"})
+    assert resp.status_code == 204
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        assert method in resp.headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in resp.headers["Access-Control-Allow-Headers"]
+    assert client.post("/api/v1/applist").headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_internal_error_is_an_envelope_without_trace(app, realm, monkeypatch):
+    from crux.services import admin
+
+    def boom(*a, **k):
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(admin, "app_list", boom)
+    resp = realm.call("applist", {})
+    assert resp.status_code == 500
+    assert error_of(resp)["errcode"] == "internal"
+    assert "secret detail" not in resp.get_data(as_text=True)
