@@ -18,17 +18,20 @@ class _Reject(Exception):
     """Raised inside the fast path; the diagnostic path then explains."""
 
 
+FAST_FAILURES = (_Reject, BadValue, KeyError, TypeError, AttributeError)
+
+
 class EntityConverter:
     """Converts entities of one schema; `workflow=True` drops step and stepfailed."""
 
-    __slots__ = ("info", "workflow", "_fast", "_attrs", "source")
+    __slots__ = ("info", "workflow", "fast", "_attrs", "source")
 
     def __init__(self, info: SchemaInfo, workflow: bool = False):
         self.info = info
         self.workflow = workflow
         self._attrs = [a for a in info.attrs.values()
                        if not (workflow and a.name in WORKFLOW_ATTRS)]
-        self._fast, self.source = self._generate()
+        self.fast, self.source = self._generate()
 
     def _generate(self):
         lines = ["def fast(entity):"]
@@ -49,16 +52,18 @@ class EntityConverter:
                 lines.append(f"    if {v} is not True and {v} is not False: {v} = to_bool({v})")
             elif a.valtype == "ts":
                 lines.append(f"    {v} = parse_ts({v})")
+            elif a.valtype == "enum":
+                # only the (string) values are in the set; an unhashable value raises TypeError
+                env[f"S{k}"] = a.valset
+                conds.append(f"{v} not in S{k}")
             else:
                 lines.append(f"    if type({v}) is not str: raise _Reject")
-                if a.valtype == "enum":
-                    env[f"S{k}"] = a.valset
-                    conds.append(f"{v} not in S{k}")
             if a.valtype in ("int", "float"):
+                conv = float if a.valtype == "float" else (lambda x: x)
                 if a.valmin is not None:
-                    conds.append(f"{v} < {a.valmin!r}")
+                    conds.append(f"{v} < {conv(a.valmin)!r}")
                 if a.valmax is not None:
-                    conds.append(f"{v} > {a.valmax!r}")
+                    conds.append(f"{v} > {conv(a.valmax)!r}")
             if a.valtype in ("str", "enum"):
                 if a.lenmin is not None:
                     conds.append(f"len({v}) < {a.lenmin!r}")
@@ -69,8 +74,9 @@ class EntityConverter:
         extra = ['("class" in entity)']
         if self.workflow:
             extra += [f'({n!r} in entity)' for n in WORKFLOW_ATTRS]
-        lines.append(f"    if len(entity) != {len(self._attrs)} + {' + '.join(extra)}: "
-                     "raise _Reject")
+        # all attributes were found, so only the count can reveal an unknown key
+        lines.append(f"    if len(entity) != {len(self._attrs)} and len(entity) != "
+                     f"{len(self._attrs)} + {' + '.join(extra)}: raise _Reject")
         lines.append("    return {" + ", ".join(outs) + "}")
         source = "\n".join(lines) + "\n"
         exec(compile(source, "<crux entity converter>", "exec"), env)  # noqa: S102
@@ -78,44 +84,51 @@ class EntityConverter:
 
     def __call__(self, entity, path: str = "entity") -> dict:
         try:
-            return self._fast(entity)
-        except (_Reject, BadValue, KeyError, TypeError, AttributeError):
+            return self.fast(entity)
+        except FAST_FAILURES:
             pass
         raise ValidationFailed(self.problems(entity, path))
 
     def problems(self, entity, path: str = "entity") -> list[Problem]:
         """Every problem of `entity` (empty when it converts)."""
-        if not isinstance(entity, dict):
-            return [Problem(path, INVALID, "the entity must be a JSON object")]
-        problems = []
-        known = {a.name: a for a in self._attrs}
-        for key, value in entity.items():
-            if key == "class" or key in known:
-                continue
-            if self.workflow and key in WORKFLOW_ATTRS:
-                continue
-            problems.append(Problem(join(path, str(key)), INVALID,
-                                    f"{key} is not an attribute of class {self.info.cls}",
-                                    (key,)))
-        for a in self._attrs:
-            where = join(path, a.name)
-            if a.name not in entity:
-                problems.append(Problem(where, REQUIRED, f"attribute {a.name} is missing"))
-                continue
-            value = entity[a.name]
-            shown = (value,) if value is None or isinstance(value, (str, int, float, bool)) else ()
-            try:
-                conv = CONVERTERS[a.valtype](value)
-            except BadValue as ex:
-                problems.append(Problem(where, INVALID,
-                                        f"{a.name}: {_show(value)} {ex} (type {a.valtype})",
-                                        shown))
-                continue
-            why = _bounds_problem(a, conv)
-            if why:
-                problems.append(Problem(where, INVALID, f"{a.name}: {_show(value)} {why}",
-                                        shown))
-        return problems
+        return convert_slow(self.info, entity, self.workflow, path)[1]
+
+
+def convert_slow(info: SchemaInfo, entity, workflow: bool, path: str):
+    """(converted entity, problems): the plain conversion, reporting every problem."""
+    if not isinstance(entity, dict):
+        return None, [Problem(path, INVALID, "the entity must be a JSON object")]
+    problems = []
+    out = {}
+    attrs = info.attrs
+    for key in entity:
+        if key == "class" or key in attrs:
+            continue
+        if workflow and key in WORKFLOW_ATTRS:
+            continue
+        problems.append(Problem(join(path, str(key)), INVALID,
+                                f"{key} is not an attribute of class {info.cls}", (key,)))
+    for a in attrs.values():
+        if workflow and a.name in WORKFLOW_ATTRS:
+            continue
+        where = join(path, a.name)
+        if a.name not in entity:
+            problems.append(Problem(where, REQUIRED, f"attribute {a.name} is missing"))
+            continue
+        value = entity[a.name]
+        shown = (value,) if value is None or isinstance(value, (str, int, float, bool)) else ()
+        try:
+            conv = CONVERTERS[a.valtype](value)
+        except BadValue as ex:
+            problems.append(Problem(where, INVALID,
+                                    f"{a.name}: {_show(value)} {ex} (type {a.valtype})", shown))
+            continue
+        why = _bounds_problem(a, conv)
+        if why:
+            problems.append(Problem(where, INVALID, f"{a.name}: {_show(value)} {why}", shown))
+            continue
+        out[a.name] = conv
+    return out, problems
 
 
 def _show(value) -> str:

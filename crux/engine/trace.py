@@ -1,0 +1,138 @@
+"""The traced evaluation path and the SPEC §3 trace object.
+
+Tracing evaluates every rule literally, in order, term by term (no index), recording one
+block per visit to a ruleset. It shares the compiled terms (converted literals) with the fast
+path, and the tests check that both give the same action set.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+
+from .model import INVALID, MatchError, MatchResult
+from .values import format_ts, json_value
+
+_OPS = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
+        "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
+
+
+def run_traced(family, entry: str, entity: dict, level: int) -> MatchResult:
+    """Evaluate with a trace at `level` 1 (rules) or 2 (rules, terms, action sets)."""
+    tasks: dict = {}
+    props: dict = {}
+    visits: list = []
+    chain: list[str] = []
+    detailed = level >= 2
+
+    def call(caller: str | None, index: int, key: str, name: str) -> bool:
+        if name in chain:
+            raise MatchError("call cycle: " + " -> ".join(chain[chain.index(name):] + [name]),
+                             INVALID, "ruleset", (name,))
+        try:
+            rules = family.compiled_rules(name)
+        except KeyError:
+            if caller is None:
+                raise family.unknown_entry(name) from None
+            other = family.foreign_class(name)
+            if other is not None:
+                raise MatchError(f"ruleset {caller} rule {index} ({key}) calls ruleset {name}, "
+                                 f"which is of class {other}, not {family.cls}", INVALID,
+                                 "ruleset", (name,)) from None
+            raise MatchError(f"ruleset {caller} rule {index} ({key}) calls ruleset {name}, "
+                             "which does not exist", "not_found", "ruleset", (name,)) from None
+        chain.append(name)
+        exited = run(name, rules)
+        chain.pop()
+        return exited
+
+    def snapshot() -> dict:
+        return {"tasks": list(tasks), "properties": dict(props)}
+
+    def run(name: str, rules) -> bool:
+        block = None
+        for rule in rules:
+            ok = True
+            terms = [] if detailed else None
+            for t in rule.terms:
+                if t.is_tag:
+                    val = t.attr in tasks
+                else:
+                    val = entity[t.attr]
+                held = _OPS[t.op](val, t.lit)
+                if detailed:
+                    terms.append({"attr": t.attr, "val": json_value(val), "op": t.op,
+                                  "ruleval": t.raw, "ok": bool(held)})
+                if not held:
+                    ok = False
+                    break
+            if block is None:
+                block = {"ruleset": name, "rules": []}
+                visits.append(block)
+            rec = {"r": rule.index}
+            block["rules"].append(rec)
+            if ok:
+                for task in rule.tasks:
+                    tasks[task] = None
+                for k, v in rule.props:
+                    props[k] = v
+                if rule.thencall:
+                    rec["res"] = "+c"
+                    rec["nextset"] = rule.thencall
+                    if detailed:
+                        rec["terms"] = terms
+                    exited = call(name, rule.index, "thencall", rule.thencall)
+                    block = None
+                    if exited or rule.willexit:
+                        rec["after"] = "<<"
+                    elif rule.willreturn:
+                        rec["after"] = "<"
+                    if detailed:
+                        rec["actionset"] = snapshot()
+                    if exited or rule.willexit:
+                        return True
+                    if rule.willreturn:
+                        return False
+                    continue
+                rec["res"] = "<<" if rule.willexit else "<" if rule.willreturn else "+"
+                if detailed:
+                    rec["terms"] = terms
+                    rec["actionset"] = snapshot()
+                if rule.willexit:
+                    return True
+                if rule.willreturn:
+                    return False
+            elif rule.elsecall:
+                rec["res"] = "-c"
+                rec["nextset"] = rule.elsecall
+                if detailed:
+                    rec["terms"] = terms
+                exited = call(name, rule.index, "elsecall", rule.elsecall)
+                block = None
+                if exited:
+                    rec["after"] = "<<"
+                if detailed:
+                    rec["actionset"] = snapshot()
+                if exited:
+                    return True
+            else:
+                rec["res"] = "-"
+                if detailed:
+                    rec["terms"] = terms
+                    rec["actionset"] = snapshot()
+        return False
+
+    try:
+        call(None, -1, "", entry)
+    except KeyError as ex:
+        from .compile import missing_attribute
+        raise missing_attribute(ex) from None
+    except TypeError as ex:
+        raise MatchError(f"a value of the entity cannot be compared: {ex}") from None
+    return MatchResult(list(tasks), props, visits)
+
+
+def make_tracedata(result: MatchResult, *, start: _dt.datetime, end: _dt.datetime, realm: str,
+                   app: str, slice: int, cls: str, entry: str) -> dict:
+    """The full trace object of SPEC §3 (`tracedata`)."""
+    return {"start": format_ts(start, micro=True), "end": format_ts(end, micro=True),
+            "realm": realm, "app": app, "slice": slice, "class": cls,
+            "entryruleset": entry, "visits": result.visits if result.visits is not None else []}
