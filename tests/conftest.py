@@ -53,7 +53,7 @@ def database_url(server_url):
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory) -> Settings:
     return Settings(jwt_secret=TEST_SECRET, data_dir=str(tmp_path_factory.mktemp("crux")),
-                    pool_min=1, pool_max=8, log_level="warn")
+                    pool_min=1, pool_max=8, log_level="info")
 
 
 @pytest.fixture(scope="session")

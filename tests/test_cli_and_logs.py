@@ -1,0 +1,104 @@
+"""The command line (realm add, token, db upgrade, openapi), JWKS tokens, and the `C` log lines."""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import jwt
+import pytest
+from click.testing import CliRunner
+
+from crux.cli import cli
+from tests.conftest import TEST_SECRET, RealmHandle
+
+
+@pytest.fixture
+def cli_env(database_url, settings):
+    return {"CRUX_DATABASE_URL": database_url, "CRUX_JWT_SECRET": TEST_SECRET, "CRUX_DATA_DIR": settings.data_dir}
+
+
+def test_realm_add_and_token_give_a_working_admin(cli_env, app, client):
+    runner = CliRunner()
+    name = f"cli{uuid.uuid4().hex[:8]}"
+    result = runner.invoke(cli, ["realm", "add", name.upper(), "--admin", "Boss"], env=cli_env)
+    assert result.exit_code == 0, result.output
+    assert f"realm {name} created" in result.output
+    again = runner.invoke(cli, ["realm", "add", name, "--admin", "boss"], env=cli_env)
+    assert again.exit_code != 0 and "already exists" in again.output
+    bad = runner.invoke(cli, ["realm", "add", "9bad", "--admin", "x"], env=cli_env)
+    assert bad.exit_code != 0
+    token = runner.invoke(cli, ["token", "--realm", name, "--user", "boss", "--ttl", "60"], env=cli_env).output.strip()
+    handle = RealmHandle(app, client, name, "boss")
+    assert handle.ok("capget", {"user": "boss"}, token=token)["capabilities"][0]["cap"] in ("auth", "root")
+    assert [s["id"] for s in handle.ok("realmslicelist", token=token)["slices"]] == [1]
+
+
+def test_db_upgrade_reports_up_to_date(cli_env, app):
+    result = CliRunner().invoke(cli, ["db", "upgrade"], env=cli_env)
+    assert result.exit_code == 0 and "up to date" in result.output
+
+
+def test_openapi_write(cli_env, tmp_path):
+    out = tmp_path / "openapi.json"
+    result = CliRunner().invoke(cli, ["openapi", "write", str(out)], env=cli_env)
+    assert result.exit_code == 0
+    assert "/api/v1/appnew" in json.loads(out.read_text())["paths"]
+
+
+def test_every_write_logs_a_change_line(realm, capfd):
+    capfd.readouterr()
+    realm.ok("configset", {"slice": 1, "name": "limit", "val": "5"})
+    realm.ok("configset", {"slice": 1, "name": "limit", "val": "6"})
+    lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if line.startswith("{")]
+    changes = [line for line in lines if line["type"] == "C"]
+    assert len(changes) == 2
+    last = changes[-1]
+    assert last["app"] == "crux" and last["who"] == "admin" and last["op"] == "update"
+    data = last["data"]["change_data"]
+    assert data["entity"] == "config" and data["op"] == "update"
+    by_field = {c["field"]: c for c in data["changes"]}
+    assert by_field["val"] == {"field": "val", "old_value": "5", "new_value": "6"}
+    assert by_field["ver"]["new_value"] == "2"
+    assert all(isinstance(c["new_value"], (str, type(None))) for c in data["changes"])
+    assert not any("Bearer" in json.dumps(line) for line in lines)
+
+
+def test_tokens_from_a_jwks_url(settings):
+    from dataclasses import replace
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from crux.services.tokens import TokenVerifier
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update({"kid": "k1", "use": "sig", "alg": "RS256"})
+    body = json.dumps({"keys": [jwk]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/certs"
+        verifier = TokenVerifier(replace(settings, jwt_secret="", jwt_jwks_url=url, jwt_issuer="https://idp/realms/shop"))
+        token = jwt.encode({"preferred_username": "Zed", "iss": "https://idp/realms/shop", "exp": 2**31}, key,
+                           algorithm="RS256", headers={"kid": "k1"})
+        assert verifier.verify(token) == ("shop", "zed")
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        forged = jwt.encode({"sub": "zed", "iss": "https://idp/realms/shop", "exp": 2**31}, other,
+                            algorithm="RS256", headers={"kid": "k1"})
+        with pytest.raises(Exception) as info:
+            verifier.verify(forged)
+        assert getattr(info.value, "status", None) == 401
+    finally:
+        server.shutdown()
