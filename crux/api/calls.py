@@ -11,7 +11,7 @@ keeps the declarations so the app can list every call (OpenAPI, the authorizatio
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from flask import Blueprint, current_app, g, request
@@ -36,8 +36,6 @@ class Call:
     result: Schema | None
     summary: str
     tag: str
-    public: bool = False                   # no token needed (service endpoints only)
-    writes: bool = field(default=False)
 
 
 @dataclass
