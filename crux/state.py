@@ -4,6 +4,7 @@ from __future__ import annotations
 from crux.config import Settings
 from crux.metrics import Metrics
 from crux.services.identity import IdentityService
+from crux.services.rulecache import RulesetCache
 from crux.services.tokens import TokenVerifier
 from crux.store.db import Database
 from crux.store.notify import Listener
@@ -17,6 +18,7 @@ class Crux:
         self.db.deliver_notice = self.listener.dispatch
         self.tokens = TokenVerifier(settings)
         self.identities = IdentityService(self.db, self.listener, self.tokens, settings.identity_ttl)
+        self.rules = RulesetCache(self.db, self.listener)
         self.metrics = Metrics()
 
     def open(self) -> None:

@@ -1,0 +1,218 @@
+"""The ruleset cache (SPEC §3 Cache): compiled rule families held in RAM, one per
+(realm, slice, app, class), kept coherent across processes through LISTEN/NOTIFY.
+
+    family(realm, slice, app, cls)     -> CompiledFamily | None   (None: no schema for the class)
+    workflow(realm, slice, app, name)  -> (CompiledFamily, cls)   (raises not_found("workflow", name))
+    stepworkflows(realm, slice, app)   -> Mapping step -> workflow
+    slice_active(realm, slice)         -> bool | None             (effective now; None: no such slice)
+
+Entries are immutable snapshots, replaced and never changed, so a running evaluation is not
+disturbed by a concurrent edit. Writers send `notify(tx, "rules" | "stepworkflow", realm=,
+slice=, app=, cls=)`; slice writes send "slice" {realm, slice}; a listener (re)connect drops
+everything, and while the listener is disconnected nothing loaded is kept. A load that races an
+invalidation (the epoch moved while it read the database) is used once but not kept.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+from crux.engine import CompiledFamily, ValidationFailed, compile_family
+from crux.errors import CruxError, not_found
+from crux.store import realms as realm_store
+from crux.store import rules as rule_store
+
+_EMPTY: Mapping = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class AppIndex:
+    """What one (realm, slice, app) holds, by name: enough to route a call without the database."""
+    rulesets: Mapping[str, tuple[str, ...]]     # BRE ruleset name -> classes having it
+    workflows: Mapping[str, str]                # workflow name -> class (unique per app)
+    stepworkflows: Mapping[str, str]            # step -> workflow
+    classes: Mapping[str, str]                  # every ruleset name -> a class (for error messages)
+
+
+@dataclass(frozen=True)
+class SliceState:
+    active: bool
+    activateat: dt.datetime | None
+    deactivateat: dt.datetime | None
+
+    def active_at(self, now: dt.datetime) -> bool:
+        """The effective state at `now`: the latest scheduled change already due wins
+        (the same rule as crux.store.realms.EFFECTIVE_ACTIVE)."""
+        a = self.activateat is not None and self.activateat <= now
+        d = self.deactivateat is not None and self.deactivateat <= now
+        if a and d:
+            return self.activateat > self.deactivateat
+        if a or d:
+            return a
+        return self.active
+
+
+class RulesetCache:
+    def __init__(self, db, listener):
+        self.db = db
+        self.listener = listener
+        # key -> (generation, value); each dict is only replaced entry by entry under _lock
+        self._families: dict[tuple, tuple[int, CompiledFamily | None]] = {}
+        self._apps: dict[tuple, tuple[int, AppIndex]] = {}
+        self._slices: dict[tuple, tuple[int, SliceState]] = {}
+        self._lock = threading.Lock()
+        self._loading: dict[tuple, threading.Lock] = {}
+        self._epoch = 0
+        self.loads = 0          # family compilations, for tests and metrics
+        listener.subscribe("rules", self._on_app_change)
+        listener.subscribe("stepworkflow", self._on_app_change)
+        listener.subscribe("slice", self._on_slice_change)
+        listener.on_reset(self.clear)
+
+    # ---- the interface --------------------------------------------------------------------
+
+    def family(self, realm: str, slice_id: int, app: str, cls: str) -> CompiledFamily | None:
+        """The compiled schema and rulesets of one class; None when the class has no schema."""
+        return self._get(self._families, ("f", realm, slice_id, app, cls),
+                         lambda: self._load_family(realm, slice_id, app, cls))
+
+    def workflow(self, realm: str, slice_id: int, app: str, name: str) -> tuple[CompiledFamily, str]:
+        """The family holding workflow `name`, and its class."""
+        cls = self.app_index(realm, slice_id, app).workflows.get(name)
+        family = None if cls is None else self.family(realm, slice_id, app, cls)
+        if family is None or name not in family.rulesets:
+            raise not_found("workflow", name)
+        return family, cls
+
+    def stepworkflows(self, realm: str, slice_id: int, app: str) -> Mapping[str, str]:
+        return self.app_index(realm, slice_id, app).stepworkflows
+
+    def app_index(self, realm: str, slice_id: int, app: str) -> AppIndex:
+        """Names of an app's rulesets, workflows and stepworkflows; 404 for a missing slice or app."""
+        return self._get(self._apps, ("a", realm, slice_id, app), lambda: self._load_app(realm, slice_id, app))
+
+    def slice_active(self, realm: str, slice_id: int, now: dt.datetime | None = None) -> bool | None:
+        """Whether a slice is active now (scheduled changes honoured); None when it does not exist."""
+        state = self._get(self._slices, ("s", realm, slice_id), lambda: self._load_slice(realm, slice_id))
+        if state is None:
+            return None
+        return state.active_at(now or dt.datetime.now(dt.timezone.utc))
+
+    # ---- invalidation ---------------------------------------------------------------------
+
+    def clear(self) -> None:
+        with self._lock:
+            self._epoch += 1
+            self._families.clear()
+            self._apps.clear()
+            self._slices.clear()
+
+    def forget_app(self, realm: str, slice_id: int, app: str) -> None:
+        """Drop what is cached for one (realm, slice, app): every class of it, and its index."""
+        def hit(key):
+            return key[1] == realm and key[2] == slice_id and key[3] == app
+        self._drop(hit, slices=False)
+
+    def forget_slice(self, realm: str, slice_id: int) -> None:
+        self._drop(lambda key: key[1] == realm and key[2] == slice_id, slices=True)
+
+    def _on_app_change(self, message: dict) -> None:
+        realm, slice_id, app = message.get("realm"), message.get("slice"), message.get("app")
+        if app is None:
+            self.forget_slice(realm, slice_id)
+        else:
+            self.forget_app(realm, slice_id, app)
+
+    def _on_slice_change(self, message: dict) -> None:
+        self.forget_slice(message.get("realm"), message.get("slice"))
+
+    def _drop(self, hit: Callable[[tuple], bool], slices: bool) -> None:
+        with self._lock:
+            self._epoch += 1
+            for store in (self._families, self._apps) + ((self._slices,) if slices else ()):
+                for key in [k for k in store if hit(k)]:
+                    del store[key]
+
+    # ---- loading --------------------------------------------------------------------------
+
+    def _get(self, store: dict, key: tuple, load: Callable):
+        generation = self.listener.generation
+        hit = store.get(key)
+        if hit is not None and generation is not None and hit[0] == generation:
+            return hit[1]
+        if generation is None:
+            return load()[0]    # not connected: invalidations could be missed, keep nothing
+        with self._lock:
+            key_lock = self._loading.setdefault(key, threading.Lock())
+        with key_lock:          # one load per key at a time; the others wait and reuse it
+            try:
+                hit = store.get(key)
+                if hit is not None and hit[0] == generation:
+                    return hit[1]
+                epoch = self._epoch
+                value, keep = load()
+                with self._lock:
+                    if keep and epoch == self._epoch and self.listener.generation == generation:
+                        store[key] = (generation, value)
+            finally:
+                with self._lock:
+                    self._loading.pop(key, None)
+        return value
+
+    def _load_family(self, realm, slice_id, app, cls):
+        with self.db.connection() as conn:
+            schema, rows = rule_store.family_rows(conn, realm, slice_id, app, cls)
+            others = {} if schema is None else self._foreign_names(conn, realm, slice_id, app, cls)
+        if schema is None:
+            return None, True
+        doc = {"class": cls, "patternschema": schema["patternschema"], "actionschema": schema["actionschema"]}
+        rulesets = {r["name"]: {"rules": r["rules"], "is_active": r["is_active"], "is_internal": r["is_internal"]}
+                    for r in rows}
+        try:
+            family = compile_family(doc, rulesets, cls, schema["brwf"], foreign=others)
+        except ValidationFailed as exc:
+            first = exc.problems[0]
+            raise CruxError("eval_failed", "class", [cls],
+                            f"the stored rules of class {cls} do not compile: {first.field}: {first.msg}") from None
+        self.loads += 1
+        return family, True
+
+    @staticmethod
+    def _foreign_names(conn, realm, slice_id, app, cls) -> dict[str, str]:
+        row = rule_store.app_index(conn, realm, slice_id, app)
+        return {name: other for name, other, _brwf in row["rulesets"] if other != cls}
+
+    def _load_app(self, realm, slice_id, app):
+        with self.db.connection() as conn:
+            row = rule_store.app_index(conn, realm, slice_id, app)
+            if not row["app_exists"] or not row["rulesets"] and not row["stepworkflows"]:
+                # An app without rules is not kept: its deletion sends no notification.
+                exists = rule_store.slice_and_app(conn, realm, slice_id, app)
+                if not exists["slice_exists"]:
+                    raise not_found("slice", slice_id)
+                if not exists["app_exists"]:
+                    raise not_found("app", app)
+                return AppIndex(_EMPTY, _EMPTY, _EMPTY, _EMPTY), False
+        rulesets: dict[str, list[str]] = {}
+        workflows: dict[str, str] = {}
+        classes: dict[str, str] = {}
+        for name, cls, brwf in row["rulesets"]:
+            classes.setdefault(name, cls)
+            if brwf == "W":
+                workflows[name] = cls
+            else:
+                rulesets.setdefault(name, []).append(cls)
+        index = AppIndex(MappingProxyType({k: tuple(v) for k, v in rulesets.items()}),
+                         MappingProxyType(workflows), MappingProxyType(dict(row["stepworkflows"])),
+                         MappingProxyType(classes))
+        return index, True
+
+    def _load_slice(self, realm, slice_id):
+        with self.db.connection() as conn:
+            row = realm_store.get_slice(conn, realm, slice_id)
+        if row is None:
+            return None, False      # a new slice sends a notification, but keep nothing for a miss anyway
+        return SliceState(row["active"], row["activateat"], row["deactivateat"]), True

@@ -1,0 +1,389 @@
+"""Schemas, rulesets, workflow definitions and stepworkflows (SPEC §4.3), and `breapplyrules`.
+
+Business rulesets and workflows are the same thing in two kinds (`brwf` B and W): the `Kind`
+says which table rows a call family sees and how its payload and results name the rules.
+Each write is one transaction that holds the (realm, slice, app) rule lock, writes its changelog
+rows and notifies every process's ruleset cache (the writer's own at commit).
+Capabilities are checked by the API (crux/api/auth.py); list calls filter rows to the caller's apps.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass
+
+import psycopg
+
+from crux.engine import (MatchError, ValidationFailed, make_tracedata, normalize_rules, normalize_schema,
+                         validate_ruleset, validate_schema)
+from crux.errors import CruxError, message, not_found
+from crux.services.principal import Identity
+from crux.store import rules as rule_store
+from crux.store.notify import notify
+
+READ_CAPS = ("report", "schema", "ruleset")
+
+
+@dataclass(frozen=True)
+class Kind:
+    brwf: str
+    word: str            # in messages
+    rules_key: str       # the payload and result key holding the rules
+    list_key: str        # the key of list results
+
+
+BRE = Kind("B", "BRE", "ruleset", "rulesets")
+WORKFLOW = Kind("W", "workflow", "flowrules", "workflows")
+KINDS = {"B": BRE, "W": WORKFLOW}
+
+
+def problems_error(problems) -> CruxError:
+    """Engine problems as one 400 error carrying every problem (each with its own errcode)."""
+    return CruxError("invalid", messages=[message(p.errcode, p.field, list(p.vals), p.msg) for p in problems])
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _schema_out(row: dict) -> dict:
+    return {"slice": row["slice"], "app": row["app"], "class": row["class"],
+            "patternschema": row["patternschema"], "actionschema": row["actionschema"],
+            "createdat": row["createdat"], "createdby": row["createdby"],
+            "editedat": row["editedat"], "editedby": row["editedby"]}
+
+
+def _ruleset_out(row: dict, kind: Kind, rules: bool = True) -> dict:
+    out = {k: row[k] for k in ("id", "slice", "app", "class", "name", "is_active", "is_internal")}
+    if rules:
+        out[kind.rules_key] = row["rules"]
+    out.update({k: row[k] for k in ("createdat", "createdby", "editedat", "editedby")})
+    return out
+
+
+def _callers(conn, realm, slice_id, app, cls, name, active_only: bool = False) -> list[str]:
+    """The other rulesets of the class that call `name` (only the active ones, if asked)."""
+    return [r["name"] for r in rule_store.app_call_graph(conn, realm, slice_id, app)
+            if r["class"] == cls and r["name"] != name and name in r["calls"] and (r["is_active"] or not active_only)]
+
+
+class RuleService:
+    """The rule-data calls, on a `Database` (the server's, or the command line's)."""
+
+    def __init__(self, db):
+        self.db = db
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write(self, ident: Identity, slice_id: int, app: str, cls: str | None = None, kind: str = "rules"):
+        realm = ident.realm
+        with self.db.transaction(ident.user, realm) as tx:
+            rule_store.lock_app_rules(tx, realm, slice_id, app)
+            self._require_slice_app(tx.conn, realm, slice_id, app)
+            yield tx
+            notify(tx, kind, realm=realm, slice=slice_id, app=app, cls=cls)
+
+    @staticmethod
+    def _require_slice_app(conn, realm: str, slice_id: int, app: str) -> None:
+        found = rule_store.slice_and_app(conn, realm, slice_id, app)
+        if not found["slice_exists"]:
+            raise not_found("slice", slice_id)
+        if not found["app_exists"]:
+            raise not_found("app", app)
+
+    @staticmethod
+    def _schema_of(conn, realm, slice_id, app, cls, kind: Kind, lock: bool = False) -> dict:
+        row = rule_store.get_schema(conn, realm, slice_id, app, cls, lock=lock)
+        if row is None:
+            raise not_found("class", cls)
+        if row["brwf"] != kind.brwf:
+            other = KINDS[row["brwf"]].word
+            raise CruxError("not_found", "class", [cls], f"class {cls} has no {kind.word} schema (it has a {other} schema)")
+        return row
+
+    @staticmethod
+    def _ruleset_of(conn, realm, slice_id, app, cls, name, kind: Kind, lock: bool = False) -> dict:
+        row = rule_store.get_ruleset(conn, realm, slice_id, app, cls, name, lock=lock)
+        if row is None or row["brwf"] != kind.brwf:
+            schema = rule_store.get_schema(conn, realm, slice_id, app, cls)
+            if schema is None or schema["brwf"] != kind.brwf:
+                RuleService._schema_of(conn, realm, slice_id, app, cls, kind)
+            raise CruxError("not_found", "name", [name], f"{kind.word} ruleset {name} of class {cls} does not exist")
+        return row
+
+    def _inactive_ruleset(self, conn, realm, slice_id, app, cls, name, kind: Kind, doing: str) -> dict:
+        row = self._ruleset_of(conn, realm, slice_id, app, cls, name, kind, lock=True)
+        if row["is_active"]:
+            raise CruxError("not_allowed", "name", [name], f"{name} is active: deactivate it before {doing} it")
+        return row
+
+    # ---- schemas --------------------------------------------------------------------------
+
+    @staticmethod
+    def _checked_schema(data: dict, kind: Kind) -> dict:
+        doc = {"class": data["class"], "patternschema": data["patternschema"], "actionschema": data["actionschema"]}
+        problems = validate_schema(doc, kind.brwf)
+        if problems:
+            raise problems_error(problems)
+        return normalize_schema(doc)
+
+    def schema_new(self, ident: Identity, kind: Kind, data: dict) -> dict:
+        realm, slice_id, app, cls = ident.realm, data["slice"], data["app"], data["class"]
+        try:
+            with self._write(ident, slice_id, app, cls) as tx:
+                old = rule_store.get_schema(tx.conn, realm, slice_id, app, cls)
+                if old is not None:
+                    raise CruxError("already_exist", "class", [cls],
+                                    f"class {cls} already has a {KINDS[old['brwf']].word} schema in slice {slice_id}")
+                doc = self._checked_schema(data, kind)
+                row = rule_store.insert_schema(tx, realm, slice_id, app, cls, kind.brwf, doc, ident.user)
+                out = _schema_out(row)
+                tx.record_change("schema", (realm, slice_id, app, cls), "insert", None, {**out, "brwf": kind.brwf})
+        except psycopg.errors.UniqueViolation:
+            raise CruxError("already_exist", "class", [cls], f"class {cls} already has a schema") from None
+        return out
+
+    def _refuse_if_used(self, conn, realm: str, schema: dict, what: str) -> None:
+        users = rule_store.schema_users(conn, realm, schema["id"])
+        if users:
+            raise CruxError("not_allowed", "class", users,
+                            f"the schema of class {schema['class']} cannot be {what} while rulesets refer to it "
+                            f"({', '.join(users)}); make a new slice instead")
+
+    def schema_update(self, ident: Identity, kind: Kind, data: dict) -> dict:
+        realm, slice_id, app, cls = ident.realm, data["slice"], data["app"], data["class"]
+        with self._write(ident, slice_id, app, cls) as tx:
+            old = self._schema_of(tx.conn, realm, slice_id, app, cls, kind, lock=True)
+            self._refuse_if_used(tx.conn, realm, old, "changed")
+            doc = self._checked_schema(data, kind)
+            row = rule_store.update_schema(tx, old["id"], realm, doc, ident.user)
+            out = _schema_out(row)
+            tx.record_change("schema", (realm, slice_id, app, cls), "update", _schema_out(old), out)
+        return out
+
+    def schema_get(self, ident: Identity, kind: Kind, data: dict) -> dict:
+        realm, slice_id, app = ident.realm, data["slice"], data["app"]
+        with self.db.connection() as conn:
+            self._require_slice_app(conn, realm, slice_id, app)
+            return _schema_out(self._schema_of(conn, realm, slice_id, app, data["class"], kind))
+
+    def schema_delete(self, ident: Identity, kind: Kind, data: dict) -> dict:
+        realm, slice_id, app, cls = ident.realm, data["slice"], data["app"], data["class"]
+        with self._write(ident, slice_id, app, cls) as tx:
+            old = self._schema_of(tx.conn, realm, slice_id, app, cls, kind, lock=True)
+            self._refuse_if_used(tx.conn, realm, old, "deleted")
+            rule_store.delete_schema(tx, old["id"], realm)
+            tx.record_change("schema", (realm, slice_id, app, cls), "delete", _schema_out(old), None)
+        return {"slice": slice_id, "app": app, "class": cls}
+
+    def schema_list(self, ident: Identity, kind: Kind, data: dict) -> list[dict]:
+        with self.db.connection() as conn:
+            return rule_store.list_schemas(conn, ident.realm, kind.brwf, data, ident.apps_with(READ_CAPS))
+
+    # ---- rulesets and workflows -----------------------------------------------------------
+
+    def _checked_rules(self, conn, realm, slice_id, app, cls, name, kind: Kind, schema: dict, rules) -> list:
+        """Validate rules against the schema and the app's other rulesets; the canonical rules."""
+        graph = rule_store.app_call_graph(conn, realm, slice_id, app)
+        known = {r["name"]: cls for r in graph if r["class"] == cls}
+        for r in graph:
+            known.setdefault(r["name"], r["class"])
+        calls_of = {r["name"]: set(r["calls"]) for r in graph if r["class"] == cls and r["name"] != name}
+        doc = {"class": cls, "patternschema": schema["patternschema"], "actionschema": schema["actionschema"]}
+        problems = validate_ruleset(rules, doc, kind.brwf, name, cls, known, calls_of, path=kind.rules_key)
+        if problems:
+            raise problems_error(problems)
+        return normalize_rules(rules)
+
+    def ruleset_new(self, ident: Identity, kind: Kind, data: dict) -> dict:
+        realm, slice_id, app, cls, name = ident.realm, data["slice"], data["app"], data["class"], data["name"]
+        try:
+            with self._write(ident, slice_id, app, cls) as tx:
+                schema = self._schema_of(tx.conn, realm, slice_id, app, cls, kind)
+                if rule_store.get_ruleset(tx.conn, realm, slice_id, app, cls, name) is not None:
+                    raise CruxError("already_exist", "name", [name], f"class {cls} already has a ruleset {name}")
+                other = rule_store.workflow_class(tx.conn, realm, slice_id, app, name) if kind is WORKFLOW else None
+                if other is not None:
+                    raise CruxError("already_exist", "name", [name],
+                                    f"app {app} already has a workflow {name} (of class {other})")
+                rules = self._checked_rules(tx.conn, realm, slice_id, app, cls, name, kind, schema, data[kind.rules_key])
+                row = rule_store.insert_ruleset(tx, realm, slice_id, app, cls, name, kind.brwf, schema["id"],
+                                                data.get("is_internal", False), rules, ident.user)
+                out = _ruleset_out(row, kind)
+                tx.record_change("ruleset", (realm, slice_id, app, cls, name), "insert", None, {**out, "brwf": kind.brwf})
+        except psycopg.errors.UniqueViolation:
+            raise CruxError("already_exist", "name", [name], f"{kind.word} ruleset {name} already exists") from None
+        return out
+
+    def ruleset_update(self, ident: Identity, kind: Kind, data: dict) -> dict:
+        realm, slice_id, app, cls, name = ident.realm, data["slice"], data["app"], data["class"], data["name"]
+        with self._write(ident, slice_id, app, cls) as tx:
+            old = self._inactive_ruleset(tx.conn, realm, slice_id, app, cls, name, kind, "changing")
+            schema = self._schema_of(tx.conn, realm, slice_id, app, cls, kind)
+            rules = self._checked_rules(tx.conn, realm, slice_id, app, cls, name, kind, schema, data[kind.rules_key])
+            internal = data.get("is_internal", old["is_internal"])
+            row = rule_store.update_ruleset(tx, old["id"], realm, rules, internal, ident.user)
+            out = _ruleset_out(row, kind)
+            tx.record_change("ruleset", (realm, slice_id, app, cls, name), "update", _ruleset_out(old, kind), out)
+        return out
+
+    def ruleset_get(self, ident: Identity, kind: Kind, data: dict) -> dict:
+        realm, slice_id, app = ident.realm, data["slice"], data["app"]
+        with self.db.connection() as conn:
+            self._require_slice_app(conn, realm, slice_id, app)
+            return _ruleset_out(self._ruleset_of(conn, realm, slice_id, app, data["class"], data["name"], kind), kind)
+
+    def ruleset_list(self, ident: Identity, kind: Kind, data: dict) -> dict:
+        with self.db.connection() as conn:
+            rows = rule_store.list_rulesets(conn, ident.realm, kind.brwf, data, ident.apps_with(READ_CAPS))
+        return {kind.list_key: [_ruleset_out(r, kind, rules=False) for r in rows]}
+
+    def ruleset_delete(self, ident: Identity, kind: Kind, data: dict) -> dict:
+        realm, slice_id, app, cls, name = ident.realm, data["slice"], data["app"], data["class"], data["name"]
+        with self._write(ident, slice_id, app, cls) as tx:
+            old = self._inactive_ruleset(tx.conn, realm, slice_id, app, cls, name, kind, "deleting")
+            callers = _callers(tx.conn, realm, slice_id, app, cls, name)
+            if callers:
+                raise CruxError("not_allowed", "name", callers, f"{name} is called by {', '.join(callers)}")
+            steps = rule_store.steps_run_by(tx.conn, realm, slice_id, app, name) if kind is WORKFLOW else []
+            if steps:
+                raise CruxError("not_allowed", "name", steps,
+                                f"{name} carries out steps {', '.join(steps)} (stepworkflow): delete those first")
+            rule_store.delete_ruleset(tx, old["id"], realm)
+            tx.record_change("ruleset", (realm, slice_id, app, cls, name), "delete", _ruleset_out(old, kind), None)
+        return {"id": old["id"], "slice": slice_id, "app": app, "class": cls, "name": name}
+
+    def ruleset_activate(self, ident: Identity, kind: Kind, data: dict) -> dict:
+        """Activate a ruleset and everything reachable through its calls (all or nothing)."""
+        realm, slice_id, app, cls, name = ident.realm, data["slice"], data["app"], data["class"], data["name"]
+        with self._write(ident, slice_id, app, cls) as tx:
+            self._ruleset_of(tx.conn, realm, slice_id, app, cls, name, kind)
+            family = {r["name"]: r for r in rule_store.app_call_graph(tx.conn, realm, slice_id, app) if r["class"] == cls}
+            seen, order, missing = {name}, [name], []
+            for current in order:           # grows while walking: breadth first
+                for callee in family[current]["calls"]:
+                    if callee not in family:
+                        missing.append(message("missing", "name", [current, callee],
+                                               f"{current} calls {callee}, which is not a ruleset of class {cls}"))
+                    elif callee not in seen:
+                        seen.add(callee)
+                        order.append(callee)
+            if missing:
+                raise CruxError.many(missing)
+            todo = [family[n] for n in order if not family[n]["is_active"]]
+            if todo:
+                rule_store.set_rulesets_active(tx, realm, [r["id"] for r in todo], True, ident.user)
+            for r in todo:
+                tx.record_change("ruleset", (realm, slice_id, app, cls, r["name"]), "update",
+                                 {"is_active": False}, {"is_active": True})
+        return {"ntraversed": len(order), "nactivated": len(todo)}
+
+    def ruleset_deactivate(self, ident: Identity, kind: Kind, data: dict) -> dict:
+        """Deactivate one ruleset; refused while an active ruleset calls it (active rulesets stay
+        a closed, unchangeable set)."""
+        realm, slice_id, app, cls, name = ident.realm, data["slice"], data["app"], data["class"], data["name"]
+        with self._write(ident, slice_id, app, cls) as tx:
+            old = self._ruleset_of(tx.conn, realm, slice_id, app, cls, name, kind, lock=True)
+            if old["is_active"]:
+                callers = _callers(tx.conn, realm, slice_id, app, cls, name, active_only=True)
+                if callers:
+                    raise CruxError("not_allowed", "name", callers,
+                                    f"{name} is called by active {', '.join(callers)}: deactivate those first")
+                rule_store.set_rulesets_active(tx, realm, [old["id"]], False, ident.user)
+                tx.record_change("ruleset", (realm, slice_id, app, cls, name), "update",
+                                 {"is_active": True}, {"is_active": False})
+            row = rule_store.get_ruleset(tx.conn, realm, slice_id, app, cls, name)
+        return _ruleset_out(row, kind, rules=False)
+
+    # ---- stepworkflows --------------------------------------------------------------------
+
+    def stepworkflow_new(self, ident: Identity, data: dict) -> dict:
+        realm, slice_id, app, step, workflow = ident.realm, data["slice"], data["app"], data["step"], data["workflow"]
+        try:
+            with self._write(ident, slice_id, app, kind="stepworkflow") as tx:
+                if rule_store.workflow_class(tx.conn, realm, slice_id, app, workflow) is None:
+                    raise CruxError("not_found", "workflow", [workflow], f"workflow {workflow} does not exist")
+                if step not in rule_store.workflow_steps(tx.conn, realm, slice_id, app):
+                    raise CruxError("invalid", "step", [step], f"{step} is not a step of any workflow schema of app {app}")
+                if rule_store.get_stepworkflow(tx.conn, realm, slice_id, app, step) is not None:
+                    raise CruxError("already_exist", "step", [step], f"step {step} already has a workflow")
+                row = rule_store.insert_stepworkflow(tx, realm, slice_id, app, step, workflow, ident.user)
+                tx.record_change("stepworkflow", (realm, slice_id, app, step), "insert", None, row)
+        except psycopg.errors.UniqueViolation:
+            raise CruxError("already_exist", "step", [step], f"step {step} already has a workflow") from None
+        return row
+
+    def stepworkflow_delete(self, ident: Identity, data: dict) -> dict:
+        realm, slice_id, app, step = ident.realm, data["slice"], data["app"], data["step"]
+        with self._write(ident, slice_id, app, kind="stepworkflow") as tx:
+            old = rule_store.get_stepworkflow(tx.conn, realm, slice_id, app, step, lock=True)
+            if old is None:
+                raise not_found("step", step)
+            rule_store.delete_stepworkflow(tx, realm, slice_id, app, step)
+            tx.record_change("stepworkflow", (realm, slice_id, app, step), "delete", old, None)
+        return old
+
+    def stepworkflow_list(self, ident: Identity, data: dict) -> dict:
+        with self.db.connection() as conn:
+            return {"stepworkflows": rule_store.list_stepworkflows(conn, ident.realm, data, ident.apps_with(READ_CAPS))}
+
+
+# ---- evaluation -------------------------------------------------------------------------------
+
+def apply_rules(cache, ident: Identity, data: dict) -> dict:
+    """`breapplyrules`: evaluate an entity against an active, non-internal BRE ruleset of an
+    active slice, from the cache alone when it holds the family."""
+    realm, slice_id, app, name = ident.realm, data["slice"], data["app"], data["ruleset"]
+    active = cache.slice_active(realm, slice_id)
+    if active is None:
+        raise not_found("slice", slice_id)
+    if not active:
+        raise CruxError("not_allowed", "slice", [slice_id], f"slice {slice_id} is not active")
+    index = cache.app_index(realm, slice_id, app)
+    entity = data["entity"]
+    cls = _class_of(index, data.get("class"), entity.get("class"), name)
+    family = cache.family(realm, slice_id, app, cls)
+    if family is None or family.brwf != "B":
+        raise CruxError("not_found", "class", [cls], f"class {cls} has no BRE schema")
+    info = family.rulesets.get(name)
+    if info is None:
+        raise CruxError("not_found", "ruleset", [name], f"ruleset {name} of class {cls} does not exist")
+    if not info.is_active:
+        raise CruxError("not_allowed", "ruleset", [name], f"ruleset {name} is not active")
+    if info.is_internal:
+        raise CruxError("not_allowed", "ruleset", [name], f"ruleset {name} is internal: only other rulesets call it")
+    try:
+        typed = family.convert_entity(entity)
+    except ValidationFailed as exc:
+        raise problems_error(exc.problems) from None
+    trace = data.get("trace", 0)
+    start = _now() if trace else None
+    try:
+        result = family.match(name, typed, trace)
+    except MatchError as exc:
+        raise CruxError("eval_failed", exc.field or "ruleset", list(exc.vals), str(exc)) from None
+    out = {"tasks": result.tasks, "properties": result.properties}
+    if trace:
+        out["tracedata"] = make_tracedata(result, start=start, end=_now(), realm=realm, app=app, slice=slice_id,
+                                          cls=cls, entry=name)
+    return out
+
+
+def _class_of(index, given, in_entity, name: str) -> str:
+    """The class to evaluate: the payload's, else the entity's, else the only class having `name`."""
+    if in_entity is not None and not isinstance(in_entity, str):
+        raise CruxError("invalid", "entity.class", [], "class must be a string")
+    if given is not None and in_entity is not None and given != in_entity:
+        raise CruxError("invalid", "entity.class", [in_entity], f"the entity is of class {in_entity}, not {given}")
+    cls = given or in_entity
+    if cls is not None:
+        return cls
+    classes = index.rulesets.get(name, ())
+    if len(classes) == 1:
+        return classes[0]
+    if not classes:
+        hint = " (it is a workflow: use wfinstancetry)" if name in index.workflows else ""
+        raise CruxError("not_found", "ruleset", [name], f"ruleset {name} does not exist{hint}")
+    raise CruxError("required", "class", list(classes), f"ruleset {name} exists in classes {', '.join(classes)}: "
+                    "name the class")

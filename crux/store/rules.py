@@ -1,0 +1,219 @@
+"""Schemas, rulesets (business rulesets and workflows) and stepworkflows (SPEC §1).
+
+In the API a ruleset's `name` is `setname` in the table. Every query carries the realm.
+Rule writes of one (realm, slice, app) are serialised by `lock_app_rules`, so validation
+(known callees, call cycles, "is this schema in use") sees a stable picture until commit.
+"""
+from __future__ import annotations
+
+from psycopg.types.json import Jsonb
+
+from crux.jsontext import dumps
+
+SCHEMA_COLUMNS = """s.id, s.slice, s.app, s.class, s.brwf, s.patternschema, s.actionschema,
+    s.createdat, s.createdby, s.editedat, s.editedby"""
+RULESET_SUMMARY = """r.id, r.slice, r.app, r.class, r.setname AS name, r.brwf, r.is_active, r.is_internal,
+    r.createdat, r.createdby, r.editedat, r.editedby"""
+RULESET_COLUMNS = RULESET_SUMMARY + ", r.ruleset AS rules"
+
+
+def _json(value):
+    return Jsonb(value, dumps)
+
+
+def lock_app_rules(tx, realm: str, slice_id: int, app: str) -> None:
+    """Serialise rule writes of one (realm, slice, app) until the transaction ends."""
+    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (f"rules/{realm}/{slice_id}/{app}",))
+
+
+def slice_and_app(conn, realm: str, slice_id: int, app: str) -> dict:
+    """Whether the slice and the app exist: {slice_exists, app_exists}."""
+    return conn.execute(
+        """SELECT EXISTS (SELECT 1 FROM realmslice WHERE realm = %(r)s AND id = %(s)s) AS slice_exists,
+                  EXISTS (SELECT 1 FROM app WHERE realm = %(r)s AND shortnamelc = %(a)s) AS app_exists""",
+        {"r": realm, "s": slice_id, "a": app}).fetchone()
+
+
+def filter_clause(alias: str, filters: dict, columns: dict, apps: set[str] | None) -> tuple[str, dict]:
+    """`AND ...` conditions for list calls: the given filters, and the caller's apps (None: all)."""
+    parts, params = [], {}
+    for key, column in columns.items():
+        if filters.get(key) is not None:
+            parts.append(f"{alias}.{column} = %({key})s")
+            params[key] = filters[key]
+    if apps is not None:
+        parts.append(f"{alias}.app = ANY(%(allowed_apps)s)")
+        params["allowed_apps"] = sorted(apps)
+    return "".join(" AND " + p for p in parts), params
+
+
+# ---- schemas ----------------------------------------------------------------------------------
+
+def get_schema(conn, realm: str, slice_id: int, app: str, cls: str, lock: bool = False) -> dict | None:
+    sql = f"SELECT {SCHEMA_COLUMNS} FROM schema s WHERE s.realm = %s AND s.slice = %s AND s.app = %s AND s.class = %s"
+    return conn.execute(sql + (" FOR UPDATE" if lock else ""), (realm, slice_id, app, cls)).fetchone()
+
+
+def insert_schema(tx, realm: str, slice_id: int, app: str, cls: str, brwf: str, doc: dict, who: str) -> dict:
+    return tx.one(
+        f"""INSERT INTO schema AS s (realm, slice, app, class, brwf, patternschema, actionschema, createdby)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {SCHEMA_COLUMNS}""",
+        (realm, slice_id, app, cls, brwf, _json(doc["patternschema"]), _json(doc["actionschema"]), who))
+
+
+def update_schema(tx, schema_id: int, realm: str, doc: dict, who: str) -> dict:
+    return tx.one(
+        f"""UPDATE schema s SET patternschema = %s, actionschema = %s, editedat = now(), editedby = %s
+            WHERE s.realm = %s AND s.id = %s RETURNING {SCHEMA_COLUMNS}""",
+        (_json(doc["patternschema"]), _json(doc["actionschema"]), who, realm, schema_id))
+
+
+def delete_schema(tx, schema_id: int, realm: str) -> None:
+    tx.execute("DELETE FROM schema WHERE realm = %s AND id = %s", (realm, schema_id))
+
+
+def schema_users(conn, realm: str, schema_id: int) -> list[str]:
+    """Names of the rulesets that refer to a schema."""
+    return [r["setname"] for r in conn.execute(
+        "SELECT setname FROM ruleset WHERE realm = %s AND schemaid = %s ORDER BY setname", (realm, schema_id))]
+
+
+def list_schemas(conn, realm: str, brwf: str, filters: dict, apps: set[str] | None) -> list[dict]:
+    where, params = filter_clause("s", filters, {"slice": "slice", "app": "app", "class": "class"}, apps)
+    return conn.execute(
+        f"""SELECT s.slice, sl.descr AS slicedesc, s.app, a.longname, s.class,
+                   s.createdat, s.createdby, s.editedat, s.editedby
+            FROM schema s
+            JOIN realmslice sl ON sl.realm = s.realm AND sl.id = s.slice
+            JOIN app a ON a.realm = s.realm AND a.shortnamelc = s.app
+            WHERE s.realm = %(realm)s AND s.brwf = %(brwf)s{where}
+            ORDER BY s.slice, s.app, s.class""", {"realm": realm, "brwf": brwf, **params}).fetchall()
+
+
+# ---- rulesets ---------------------------------------------------------------------------------
+
+def get_ruleset(conn, realm: str, slice_id: int, app: str, cls: str, name: str, lock: bool = False) -> dict | None:
+    sql = f"""SELECT {RULESET_COLUMNS} FROM ruleset r
+              WHERE r.realm = %s AND r.slice = %s AND r.app = %s AND r.class = %s AND r.setname = %s"""
+    return conn.execute(sql + (" FOR UPDATE" if lock else ""), (realm, slice_id, app, cls, name)).fetchone()
+
+
+def app_call_graph(conn, realm: str, slice_id: int, app: str) -> list[dict]:
+    """Every ruleset of a (realm, slice, app) without its rules: id, name, class, brwf, flags and
+    the names it calls (stored rules are canonical, so the keys are known)."""
+    return conn.execute(
+        """SELECT r.id, r.setname AS name, r.class, r.brwf, r.is_active, r.is_internal,
+                  coalesce((SELECT array_agg(DISTINCT c.callee ORDER BY c.callee)
+                            FROM jsonb_array_elements(r.ruleset) x,
+                                 LATERAL (VALUES (x->'ruleactions'->>'thencall'), (x->'ruleactions'->>'elsecall'))
+                                     AS c(callee)
+                            WHERE c.callee <> ''), '{}') AS calls
+           FROM ruleset r WHERE r.realm = %s AND r.slice = %s AND r.app = %s ORDER BY r.id""",
+        (realm, slice_id, app)).fetchall()
+
+
+def workflow_class(conn, realm: str, slice_id: int, app: str, name: str) -> str | None:
+    row = conn.execute("""SELECT class FROM ruleset WHERE realm = %s AND slice = %s AND app = %s AND setname = %s
+                          AND brwf = 'W'""", (realm, slice_id, app, name)).fetchone()
+    return None if row is None else row["class"]
+
+
+def workflow_steps(conn, realm: str, slice_id: int, app: str) -> set[str]:
+    """The steps (tasks) of every workflow schema of a (realm, slice, app)."""
+    return {r["step"] for r in conn.execute(
+        """SELECT jsonb_array_elements_text(actionschema->'tasks') AS step FROM schema
+           WHERE realm = %s AND slice = %s AND app = %s AND brwf = 'W'""", (realm, slice_id, app))}
+
+
+def insert_ruleset(tx, realm: str, slice_id: int, app: str, cls: str, name: str, brwf: str, schema_id: int,
+                   is_internal: bool, rules: list, who: str) -> dict:
+    return tx.one(
+        f"""INSERT INTO ruleset AS r (realm, slice, app, class, setname, brwf, schemaid, is_internal, ruleset, createdby)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {RULESET_COLUMNS}""",
+        (realm, slice_id, app, cls, name, brwf, schema_id, is_internal, _json(rules), who))
+
+
+def update_ruleset(tx, ruleset_id: int, realm: str, rules: list, is_internal: bool, who: str) -> dict:
+    return tx.one(
+        f"""UPDATE ruleset r SET ruleset = %s, is_internal = %s, editedat = now(), editedby = %s
+            WHERE r.realm = %s AND r.id = %s RETURNING {RULESET_COLUMNS}""",
+        (_json(rules), is_internal, who, realm, ruleset_id))
+
+
+def set_rulesets_active(tx, realm: str, ids: list[int], active: bool, who: str) -> None:
+    tx.execute("""UPDATE ruleset SET is_active = %s, editedat = now(), editedby = %s
+                  WHERE realm = %s AND id = ANY(%s)""", (active, who, realm, ids))
+
+
+def delete_ruleset(tx, ruleset_id: int, realm: str) -> None:
+    tx.execute("DELETE FROM ruleset WHERE realm = %s AND id = %s", (realm, ruleset_id))
+
+
+def list_rulesets(conn, realm: str, brwf: str, filters: dict, apps: set[str] | None) -> list[dict]:
+    where, params = filter_clause("r", filters, {"slice": "slice", "app": "app", "class": "class", "name": "setname",
+                                                 "is_active": "is_active", "is_internal": "is_internal"}, apps)
+    return conn.execute(
+        f"""SELECT {RULESET_SUMMARY} FROM ruleset r WHERE r.realm = %(realm)s AND r.brwf = %(brwf)s{where}
+            ORDER BY r.slice, r.app, r.class, r.setname""", {"realm": realm, "brwf": brwf, **params}).fetchall()
+
+
+# ---- stepworkflows ----------------------------------------------------------------------------
+
+STEPWORKFLOW_COLUMNS = "w.slice, w.app, w.step, w.workflow"
+
+
+def get_stepworkflow(conn, realm: str, slice_id: int, app: str, step: str, lock: bool = False) -> dict | None:
+    sql = f"SELECT {STEPWORKFLOW_COLUMNS} FROM stepworkflow w WHERE w.realm = %s AND w.slice = %s AND w.app = %s AND w.step = %s"
+    return conn.execute(sql + (" FOR UPDATE" if lock else ""), (realm, slice_id, app, step)).fetchone()
+
+
+def insert_stepworkflow(tx, realm: str, slice_id: int, app: str, step: str, workflow: str, who: str) -> dict:
+    return tx.one(
+        f"""INSERT INTO stepworkflow AS w (realm, slice, app, step, workflow, createdby)
+            VALUES (%s, %s, %s, %s, %s, %s) RETURNING {STEPWORKFLOW_COLUMNS}""",
+        (realm, slice_id, app, step, workflow, who))
+
+
+def delete_stepworkflow(tx, realm: str, slice_id: int, app: str, step: str) -> None:
+    tx.execute("DELETE FROM stepworkflow WHERE realm = %s AND slice = %s AND app = %s AND step = %s",
+               (realm, slice_id, app, step))
+
+
+def steps_run_by(conn, realm: str, slice_id: int, app: str, workflow: str) -> list[str]:
+    """The steps carried out by `workflow` as a sub-workflow."""
+    return [r["step"] for r in conn.execute(
+        "SELECT step FROM stepworkflow WHERE realm = %s AND slice = %s AND app = %s AND workflow = %s ORDER BY step",
+        (realm, slice_id, app, workflow))]
+
+
+def list_stepworkflows(conn, realm: str, filters: dict, apps: set[str] | None) -> list[dict]:
+    where, params = filter_clause("w", filters, {"slice": "slice", "app": "app"}, apps)
+    return conn.execute(
+        f"""SELECT {STEPWORKFLOW_COLUMNS} FROM stepworkflow w WHERE w.realm = %(realm)s{where}
+            ORDER BY w.slice, w.app, w.step""", {"realm": realm, **params}).fetchall()
+
+
+# ---- what the ruleset cache loads -------------------------------------------------------------
+
+def app_index(conn, realm: str, slice_id: int, app: str) -> dict:
+    """In one round trip: does the app exist, its rulesets' names/classes/kinds, its stepworkflows."""
+    return conn.execute(
+        """SELECT EXISTS (SELECT 1 FROM app WHERE realm = %(r)s AND shortnamelc = %(a)s) AS app_exists,
+                  coalesce((SELECT json_agg(json_build_array(setname, class, brwf) ORDER BY id)
+                            FROM ruleset WHERE realm = %(r)s AND slice = %(s)s AND app = %(a)s), '[]') AS rulesets,
+                  coalesce((SELECT json_agg(json_build_array(step, workflow) ORDER BY step)
+                            FROM stepworkflow WHERE realm = %(r)s AND slice = %(s)s AND app = %(a)s), '[]')
+                      AS stepworkflows""",
+        {"r": realm, "s": slice_id, "a": app}).fetchone()
+
+
+def family_rows(conn, realm: str, slice_id: int, app: str, cls: str) -> tuple[dict | None, list[dict]]:
+    """The schema of a class and all its rulesets (with rules)."""
+    schema = get_schema(conn, realm, slice_id, app, cls)
+    if schema is None:
+        return None, []
+    rows = conn.execute(
+        """SELECT setname AS name, is_active, is_internal, ruleset AS rules FROM ruleset
+           WHERE realm = %s AND slice = %s AND app = %s AND class = %s ORDER BY id""",
+        (realm, slice_id, app, cls)).fetchall()
+    return schema, rows
