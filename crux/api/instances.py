@@ -1,0 +1,114 @@
+"""Workflow instance calls (SPEC §5): any authenticated user of the realm may make them."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from crux.api.auth import Authenticated
+from crux.api.calls import CallBlueprint
+from crux.api.fields import Id, Name, StrictBool, Text
+from crux.api.rules import TraceLevel
+from crux.services.workflow import InstanceService
+
+bp = CallBlueprint("instances")
+ANYONE = Authenticated()
+ENTITY_DOC = {"description": "{class?, attribute: value, ...}; step and stepfailed are set by the engine"}
+
+
+class EntityId(Text):
+    def __init__(self, **kw):
+        super().__init__(max_length=256, validate=lambda v: len(v) > 0, **kw)
+
+
+class Step(Text):
+    def __init__(self, **kw):
+        super().__init__(max_length=64, validate=lambda v: len(v) > 0, **kw)
+
+
+class InstanceNew(Schema):
+    slice = Id(required=True)
+    app = Name(fold=True, required=True)
+    entityid = EntityId(required=True)
+    entity = fields.Dict(required=True, metadata=ENTITY_DOC)
+    workflow = Name(required=True)
+    trace = TraceLevel()
+    parent = Id(metadata={"description": "the id of the parent step's row, for a sub-workflow"})
+
+
+class MarkDone(Schema):
+    id = Id(required=True)
+    entity = fields.Dict(required=True, metadata=ENTITY_DOC)
+    step = Step(required=True, metadata={"description": "the row's step"})
+    stepfailed = StrictBool(load_default=False)
+    trace = TraceLevel()
+
+
+class Abort(Schema):
+    id = Id(metadata={"description": "a row of the instance (exactly one of id, entityid)"})
+    entityid = EntityId(metadata={"description": "every instance of the entity"})
+
+
+class InstanceFilter(Schema):
+    slice = Id()
+    app = Name(fold=True)
+    workflow = Name()
+    entityid = EntityId()
+    parent = Id()
+
+
+class TryStep(Schema):
+    slice = Id(required=True)
+    app = Name(fold=True, required=True)
+    entity = fields.Dict(required=True, metadata=ENTITY_DOC)
+    workflow = Name(required=True)
+    step = Step(required=True)
+    stepfailed = StrictBool(load_default=False)
+    trace = TraceLevel()
+
+
+class History(Schema):
+    id = Id(metadata={"description": "a wfid (exactly one of id, entityid)"})
+    entityid = EntityId()
+    workflow = Name()
+
+
+def _service(ctx) -> InstanceService:
+    return InstanceService(ctx.crux.db, ctx.crux.rules)
+
+
+@bp.call("wfinstancenew", InstanceNew, need=ANYONE)
+def wfinstancenew(ctx, data):
+    """Start a workflow for an entity (evaluated at step START) -> {tasks: [{task: id}], nextstep? (several
+    tasks), loggedat, subflows?, tracedata?} or {done: true}. One open instance per entity and workflow."""
+    return _service(ctx).new(ctx.identity, data)
+
+
+@bp.call("wfinstancemarkdone", MarkDone, need=ANYONE)
+def wfinstancemarkdone(ctx, data):
+    """Report a step done (or failed) -> {id, doneat} while concurrent siblings are open, else the next
+    steps as wfinstancenew gives them, or {done: true, parent?}."""
+    return _service(ctx).mark_done(ctx.identity, data)
+
+
+@bp.call("wfinstanceabort", Abort, need=ANYONE)
+def wfinstanceabort(ctx, data):
+    """Delete an instance (or every instance of an entity) with all its sub-workflows -> {aborted: [ids]}."""
+    return _service(ctx).abort(ctx.identity, data)
+
+
+@bp.call("wfinstancelist", InstanceFilter, need=ANYONE)
+def wfinstancelist(ctx, data):
+    """The open rows matching the filters and every row of their sub-workflows -> {wfinstances: [...]}."""
+    return _service(ctx).list(ctx.identity, data)
+
+
+@bp.call("wfinstancetry", TryStep, need=ANYONE)
+def wfinstancetry(ctx, data):
+    """A dry run on any slice: what the workflow hands out for a step -> {tasks, nextstep?, subflows?,
+    tracedata?} or {done: true}. Writes nothing."""
+    return _service(ctx).try_step(ctx.identity, data)
+
+
+@bp.call("wfinstancehistory", History, need=ANYONE)
+def wfinstancehistory(ctx, data):
+    """Every step handed out for an entity (or one wfid), open or closed, oldest first -> {history: [...]}."""
+    return _service(ctx).history(ctx.identity, data)

@@ -1,0 +1,266 @@
+"""Workflow instances (SPEC §5): starting, advancing, aborting, listing, dry runs and history.
+
+The engine evaluates a workflow from the cached compiled ruleset (`crux.rules`); the store keeps
+the open rows and their history. `wfinstancenew` evaluates before touching the database (the
+START step needs nothing stored) and then stores in one round trip; `wfinstancemarkdone` locks
+the instance's rows, decides (join, failure route, update in place or replacement) and evaluates
+while they stay locked, and writes every change in one statement sent with the commit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from crux.engine import MatchError, ValidationFailed, make_tracedata
+from crux.errors import CruxError, not_found
+from crux.services.principal import Identity
+from crux.services.rules import problems_error
+from crux.store import instances as store
+
+START = "START"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass
+class Evaluation:
+    """An interpreted workflow action set: done, or the tasks handed out and their join step."""
+    done: bool
+    tasks: list[str]
+    nextstep: str | None        # the join step (several tasks); the task itself for one
+    tracedata: dict | None
+
+
+class InstanceService:
+    """Instance calls of one process: `db` for rows and history, `rules` (a RulesetCache) for
+    compiled workflows, stepworkflows and slice states."""
+
+    def __init__(self, db, rules):
+        self.db = db
+        self.rules = rules
+
+    # ---- wfinstancenew ----------------------------------------------------------------------
+
+    def new(self, ident: Identity, data: dict) -> dict:
+        realm, slice_id, app, name = ident.realm, data["slice"], data["app"], data["workflow"]
+        self._require_active_slice(realm, slice_id)
+        family, cls = self._runnable_workflow(realm, slice_id, app, name)
+        typed = self._convert(family, cls, data["entity"])
+        ev = self._evaluate(family, name, typed, START, False, data.get("trace", 0),
+                            realm=realm, app=app, slice_id=slice_id, cls=cls)
+        key = {"slice": slice_id, "app": app, "class": cls, "workflow": name, "entityid": data["entityid"]}
+        outcome = store.new_instance(self.db, realm, key, ev.tasks, ev.nextstep if len(ev.tasks) > 1 else None,
+                                     data.get("parent"))
+        if outcome.taken:
+            raise CruxError("already_exist", "entityid", [data["entityid"]],
+                            f"entity {data['entityid']} already has an open instance of workflow {name}")
+        if not outcome.parent_ok:
+            raise not_found("parent", data["parent"])
+        if ev.done:
+            return self._done_result(ev, data.get("parent"))
+        return self._step_result(realm, slice_id, app, ev, outcome.ids, outcome.loggedat)
+
+    # ---- wfinstancemarkdone -----------------------------------------------------------------
+
+    def mark_done(self, ident: Identity, data: dict) -> dict:
+        realm, row_id, step = ident.realm, data["id"], data["step"]
+        failed = data.get("stepfailed", False)
+        with store.locked_instance(self.db, realm, row_id) as inst:
+            row = next((r for r in inst.rows if r["id"] == row_id), None)
+            if row is None:
+                raise not_found("id", row_id)
+            slice_id, app, name = row["slice"], row["app"], row["workflow"]
+            self._require_active_slice(realm, slice_id)
+            if row["step"] != step:
+                raise CruxError("step_not_found", "step", [step, row["step"]],
+                                f"row {row_id} is at step {row['step']}, not {step}")
+            if row["doneat"] is not None:
+                raise CruxError("not_allowed", "id", [row_id],
+                                f"step {step} of row {row_id} was already reported done; its siblings are still open")
+            family, cls = self._runnable_workflow(realm, slice_id, app, name)
+            typed = self._convert(family, cls, data["entity"])
+            outcome = "failed" if failed else "done"
+            concurrent = len(inst.rows) > 1
+            if concurrent and not failed:
+                if any(r["doneat"] is None and r["id"] != row_id for r in inst.rows):
+                    inst.apply(store.Change(row_id, outcome, close=[row_id], mark=row_id))
+                    return {"id": row_id, "doneat": inst.now}
+                # the last of the concurrent set: the join
+                eval_step, replaced = row["nextstep"], inst.rows
+            else:
+                eval_step, replaced = step, [row]
+            ev = self._evaluate(family, name, typed, eval_step, failed, data.get("trace", 0),
+                                realm=realm, app=app, slice_id=slice_id, cls=cls)
+            # a failed sibling's replacement stays in its concurrent set, joined at the same step
+            set_next = row["nextstep"] if concurrent and failed else None
+            change = _plan(row_id, outcome, inst.rows, replaced, ev, set_next)
+            inst.apply(change)
+        if ev.done:
+            return self._done_result(ev, row["parent"])
+        ids = inst.added_ids()
+        if change.move is not None:
+            ids[change.movestep] = change.move
+        if set_next is not None and len(ev.tasks) > 1:
+            ev.nextstep = set_next
+        return self._step_result(realm, slice_id, app, ev, ids, inst.now)
+
+    # ---- wfinstanceabort, wfinstancelist, wfinstancehistory -----------------------------------
+
+    def abort(self, ident: Identity, data: dict) -> dict:
+        row_id, entityid = data.get("id"), data.get("entityid")
+        _exactly_one(data, "id", "entityid")
+        ids = store.abort(self.db, ident.realm, row_id=row_id, entityid=entityid)
+        if not ids:
+            raise not_found("id", row_id) if row_id is not None else not_found("entityid", entityid)
+        return {"aborted": ids}
+
+    def list(self, ident: Identity, data: dict) -> dict:
+        with self.db.connection() as conn:
+            return {"wfinstances": store.list_instances(conn, ident.realm, data)}
+
+    def history(self, ident: Identity, data: dict) -> dict:
+        _exactly_one(data, "id", "entityid")
+        with self.db.connection() as conn:
+            rows = store.history(conn, ident.realm, wfid=data.get("id"), entityid=data.get("entityid"),
+                                 workflow=data.get("workflow"))
+        if not rows:
+            raise not_found("id", data["id"]) if data.get("id") is not None else not_found("entityid", data["entityid"])
+        return {"history": rows}
+
+    # ---- wfinstancetry ------------------------------------------------------------------------
+
+    def try_step(self, ident: Identity, data: dict) -> dict:
+        """A dry run on any slice, active or not: what would the engine hand out for this step?"""
+        realm, slice_id, app, name, step = ident.realm, data["slice"], data["app"], data["workflow"], data["step"]
+        if self.rules.slice_active(realm, slice_id) is None:
+            raise not_found("slice", slice_id)
+        family, cls = self.rules.workflow(realm, slice_id, app, name)
+        if step not in _steps_of(family):
+            raise CruxError("invalid", "step", [step], f"{step} is not a step of workflow {name}")
+        typed = self._convert(family, cls, data["entity"])
+        ev = self._evaluate(family, name, typed, step, data.get("stepfailed", False), data.get("trace", 0),
+                            realm=realm, app=app, slice_id=slice_id, cls=cls)
+        if ev.done:
+            return self._done_result(ev, None)
+        out: dict = {"tasks": ev.tasks}
+        if len(ev.tasks) > 1:
+            out["nextstep"] = ev.nextstep
+        self._add_subflows(out, realm, slice_id, app, ev.tasks)
+        if ev.tracedata is not None:
+            out["tracedata"] = ev.tracedata
+        return out
+
+    # ---- shared steps -------------------------------------------------------------------------
+
+    def _require_active_slice(self, realm: str, slice_id: int) -> None:
+        active = self.rules.slice_active(realm, slice_id)
+        if active is None:
+            raise not_found("slice", slice_id)
+        if not active:
+            raise CruxError("not_allowed", "slice", [slice_id], f"slice {slice_id} is not active")
+
+    def _runnable_workflow(self, realm: str, slice_id: int, app: str, name: str):
+        family, cls = self.rules.workflow(realm, slice_id, app, name)
+        info = family.rulesets[name]
+        if not info.is_active:
+            raise CruxError("not_allowed", "workflow", [name], f"workflow {name} is not active")
+        if info.is_internal:
+            raise CruxError("not_allowed", "workflow", [name],
+                            f"workflow {name} is internal: only other rulesets call it")
+        return family, cls
+
+    @staticmethod
+    def _convert(family, cls: str, entity: dict) -> dict:
+        given = entity.get("class")
+        if given is not None and given != cls:
+            raise CruxError("invalid", "entity.class", [given], f"the entity is of class {given}, not {cls}")
+        try:
+            return family.convert_entity(entity, workflow=True)
+        except ValidationFailed as exc:
+            raise problems_error(exc.problems) from None
+
+    @staticmethod
+    def _evaluate(family, name: str, typed: dict, step: str, failed: bool, trace: int, *,
+                  realm: str, app: str, slice_id: int, cls: str) -> Evaluation:
+        entity = {**typed, "step": step, "stepfailed": failed}
+        start = _now() if trace else None
+        try:
+            result = family.match(name, entity, trace)
+        except MatchError as exc:
+            raise CruxError("eval_failed", exc.field or "workflow", list(exc.vals), str(exc)) from None
+        tracedata = None
+        if trace:
+            tracedata = make_tracedata(result, start=start, end=_now(), realm=realm, app=app, slice=slice_id,
+                                       cls=cls, entry=name)
+        props = result.properties
+        if ("done" in props) == ("nextstep" in props):
+            raise CruxError("invalid_property_attributes", "properties", sorted(props),
+                            f"workflow {name} at step {step} gave an action set with "
+                            + ("both done and nextstep" if "done" in props else "neither done nor nextstep"))
+        if "done" in props:
+            return Evaluation(True, [], None, tracedata)
+        if not result.tasks:
+            raise CruxError("invalid_property_attributes", "tasks", [],
+                            f"workflow {name} at step {step} gave a nextstep but no task")
+        tasks = list(result.tasks)
+        return Evaluation(False, tasks, tasks[0] if len(tasks) == 1 else props["nextstep"], tracedata)
+
+    def _add_subflows(self, out: dict, realm: str, slice_id: int, app: str, tasks: list[str]) -> None:
+        runs = self.rules.stepworkflows(realm, slice_id, app)
+        subflows = {t: runs[t] for t in tasks if t in runs}
+        if subflows:
+            out["subflows"] = subflows
+
+    @staticmethod
+    def _done_result(ev: Evaluation, parent: int | None) -> dict:
+        out: dict = {"done": True}
+        if parent is not None:
+            out["parent"] = parent
+        if ev.tracedata is not None:
+            out["tracedata"] = ev.tracedata
+        return out
+
+    def _step_result(self, realm: str, slice_id: int, app: str, ev: Evaluation, ids: dict[str, int],
+                     loggedat: dt.datetime) -> dict:
+        out: dict = {"tasks": [{t: ids[t]} for t in ev.tasks]}
+        if len(ev.tasks) > 1:
+            out["nextstep"] = ev.nextstep
+        out["loggedat"] = loggedat
+        self._add_subflows(out, realm, slice_id, app, ev.tasks)
+        if ev.tracedata is not None:
+            out["tracedata"] = ev.tracedata
+        return out
+
+
+def _plan(row_id: int, outcome: str, rows: list[dict], replaced: list[dict], ev: Evaluation,
+          set_next: str | None) -> store.Change:
+    """The change of a markdone that evaluated (SPEC §5): end the instance, update one row in
+    place (the reported row, or after a join the set's lowest id), or replace rows."""
+    if ev.done:
+        ids = [r["id"] for r in rows]
+        return store.Change(row_id, outcome, close=ids, delete=ids)
+    replaced_ids = [r["id"] for r in replaced]
+    if len(ev.tasks) == 1:
+        keep = min(replaced_ids)
+        others = [i for i in replaced_ids if i != keep]
+        task = ev.tasks[0]
+        return store.Change(row_id, outcome, close=replaced_ids, delete=others,
+                            move=keep, movestep=task, movenext=set_next or task)
+    return store.Change(row_id, outcome, close=replaced_ids, delete=replaced_ids,
+                        add=ev.tasks, addnext=set_next or ev.nextstep)
+
+
+def _exactly_one(data: dict, *names: str) -> None:
+    given = [n for n in names if data.get(n) is not None]
+    if len(given) != 1:
+        raise CruxError("one_of_required", names[0] if not given else given[1], list(names),
+                        f"give exactly one of {', '.join(names)}")
+
+
+def _steps_of(family) -> set[str]:
+    for attr in family.schema["patternschema"]:
+        if attr["attr"] == "step":
+            return set(attr.get("vals", ()))
+    return set()

@@ -1,0 +1,306 @@
+"""Workflow instances and their history (SPEC §1 `wfinstance`, `wfhistory`; §5).
+
+An instance is the open rows of one (realm, slice, app, workflow, entityid). Every change to an
+instance runs in one transaction that first takes the instance's advisory lock and then, in a
+new statement (so a fresh snapshot sees what the previous holder committed), reads and locks
+its rows. The lock makes `wfinstancenew`'s check-then-insert atomic and serialises calls on one
+instance, so of several concurrent calls on sibling rows exactly one sees itself as the last.
+
+The hot calls are pipelined: `wfinstancenew` is one round trip (lock, check-and-insert, commit);
+`wfinstancemarkdone` is two (lock and read; then one write statement and the commit), with the
+evaluation in between while the rows stay locked. Every step handed out opens a `wfhistory`
+row in the same statement that writes the step; every step that ends closes it.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass, field
+
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+
+# The two-key advisory lock form has its own key space; this first key marks instance locks.
+LOCK_CLASS = 7340
+
+INSTANCE_COLUMNS = "id, entityid, slice, app, class, workflow, step, loggedat, doneat, nextstep, parent"
+HISTORY_COLUMNS = "wfid, entityid, slice, app, class, workflow, step, parent, loggedat, closedat, outcome"
+
+
+def _lock_sql(realm, slice_id, app, workflow, entityid) -> str:
+    return (f"pg_advisory_xact_lock({LOCK_CLASS}, "
+            f"hashtext(concat_ws('/', {realm}, {slice_id}, {app}, {workflow}, {entityid})))")
+
+
+LOCK_BY_KEY = "SELECT " + _lock_sql("%(realm)s::text", "%(slice)s::int", "%(app)s::text",
+                                     "%(workflow)s::text", "%(entityid)s::text")
+LOCK_BY_ROW = ("SELECT " + _lock_sql("realm", "slice", "app", "workflow", "entityid")
+               + " FROM wfinstance WHERE id = %(id)s AND realm = %(realm)s")
+
+
+@contextlib.contextmanager
+def pipelined(db):
+    """One transaction whose statements are sent without waiting, on a connection of `db`:
+    results are read when a cursor is fetched, and the commit goes with the last writes."""
+    with db.connection() as conn:
+        try:
+            with conn.pipeline():
+                conn.execute("BEGIN")
+                yield conn
+                conn.execute("COMMIT")
+        except BaseException:
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                with contextlib.suppress(Exception):
+                    conn.execute("ROLLBACK")
+            raise
+
+
+# ---- wfinstancenew ----------------------------------------------------------------------------
+
+NEW_INSTANCE = """
+WITH chk AS (
+    SELECT EXISTS (SELECT 1 FROM wfinstance
+                   WHERE realm = %(realm)s AND entityid = %(entityid)s AND workflow = %(workflow)s
+                     AND slice = %(slice)s AND app = %(app)s) AS taken,
+           (%(parent)s::bigint IS NULL
+            OR EXISTS (SELECT 1 FROM wfinstance WHERE realm = %(realm)s AND id = %(parent)s::bigint
+                       FOR KEY SHARE)) AS parent_ok
+), added AS (
+    INSERT INTO wfinstance (realm, entityid, slice, app, class, workflow, step, nextstep, parent)
+    SELECT %(realm)s, %(entityid)s, %(slice)s, %(app)s, %(class)s, %(workflow)s, t.step,
+           coalesce(%(nextstep)s::text, t.step), %(parent)s::bigint
+    FROM unnest(%(steps)s::text[]) WITH ORDINALITY AS t(step, n), chk
+    WHERE NOT chk.taken AND chk.parent_ok
+    ORDER BY t.n
+    RETURNING id, realm, entityid, slice, app, class, workflow, step, parent, loggedat
+), opened AS (
+    INSERT INTO wfhistory (wfid, realm, entityid, slice, app, class, workflow, step, parent, loggedat)
+    SELECT id, realm, entityid, slice, app, class, workflow, step, parent, loggedat FROM added
+)
+SELECT chk.taken, chk.parent_ok, a.id, a.step, coalesce(a.loggedat, now()) AS loggedat
+FROM chk LEFT JOIN added a ON true
+"""
+
+
+@dataclass
+class NewOutcome:
+    taken: bool                 # the entity already has an open instance of the workflow
+    parent_ok: bool             # the parent row exists (or none was given)
+    loggedat: dt.datetime
+    ids: dict[str, int]         # step -> new row id (empty when nothing was stored)
+
+
+def new_instance(db, realm: str, key: dict, steps: list[str], nextstep: str | None,
+                 parent: int | None) -> NewOutcome:
+    """Store one row per step of a new instance unless the entity already has one open (or the
+    parent row is missing); `steps` empty only checks. key: slice, app, class, workflow, entityid.
+    One round trip: lock, check-and-insert, commit."""
+    params = {**key, "realm": realm, "steps": steps, "nextstep": nextstep, "parent": parent}
+    with pipelined(db) as conn:
+        conn.execute(LOCK_BY_KEY, params)
+        cur = conn.execute(NEW_INSTANCE, params)
+    rows = cur.fetchall()
+    first = rows[0]
+    return NewOutcome(first["taken"], first["parent_ok"], first["loggedat"],
+                      {r["step"]: r["id"] for r in rows if r["id"] is not None})
+
+
+# ---- wfinstancemarkdone -----------------------------------------------------------------------
+
+INSTANCE_ROWS = """
+SELECT w.id, w.entityid, w.slice, w.app, w.class, w.workflow, w.step, w.loggedat, w.doneat,
+       w.nextstep, w.parent, now() AS txtime
+FROM wfinstance o
+JOIN wfinstance w ON w.realm = o.realm AND w.entityid = o.entityid AND w.workflow = o.workflow
+                 AND w.slice = o.slice AND w.app = o.app
+WHERE o.id = %(id)s AND o.realm = %(realm)s
+ORDER BY w.id
+FOR UPDATE OF w
+"""
+
+# Every change markdone makes, in one statement; each part is a no-op when its input is empty.
+# History: the reported row's open history row closes with its outcome, any other row leaving
+# with its history still open closes as aborted; every step handed out opens a new one.
+APPLY_CHANGE = """
+WITH closed AS (
+    UPDATE wfhistory SET closedat = now(),
+           outcome = CASE WHEN wfid = %(reported)s::bigint THEN %(outcome)s::text ELSE 'aborted' END
+    WHERE realm = %(realm)s AND wfid = ANY(%(close)s::bigint[]) AND closedat IS NULL
+), marked AS (
+    UPDATE wfinstance SET doneat = now() WHERE realm = %(realm)s AND id = %(mark)s::bigint
+), gone AS (
+    DELETE FROM wfinstance WHERE realm = %(realm)s AND id = ANY(%(delete)s::bigint[])
+), moved AS (
+    UPDATE wfinstance SET step = %(movestep)s::text, nextstep = %(movenext)s::text, doneat = NULL,
+                          loggedat = now()
+    WHERE realm = %(realm)s AND id = %(move)s::bigint
+    RETURNING id, step
+), added AS (
+    INSERT INTO wfinstance (realm, entityid, slice, app, class, workflow, step, nextstep, parent)
+    SELECT %(realm)s, %(entityid)s, %(slice)s, %(app)s, %(class)s, %(workflow)s, t.step,
+           %(addnext)s::text, %(parent)s::bigint
+    FROM unnest(%(add)s::text[]) WITH ORDINALITY AS t(step, n)
+    ORDER BY t.n
+    RETURNING id, step
+), handed AS (
+    SELECT id, step FROM moved UNION ALL SELECT id, step FROM added
+), opened AS (
+    INSERT INTO wfhistory (wfid, realm, entityid, slice, app, class, workflow, step, parent)
+    SELECT id, %(realm)s, %(entityid)s, %(slice)s, %(app)s, %(class)s, %(workflow)s, step,
+           %(parent)s::bigint
+    FROM handed
+)
+SELECT id, step FROM added
+"""
+
+
+@dataclass
+class Change:
+    """What one markdone does to an instance (see APPLY_CHANGE)."""
+    reported: int
+    outcome: str                                   # done | failed
+    close: list[int] = field(default_factory=list)
+    mark: int | None = None                        # set doneat (a sibling still waits)
+    delete: list[int] = field(default_factory=list)
+    move: int | None = None                        # row updated in place to movestep
+    movestep: str | None = None
+    movenext: str | None = None
+    add: list[str] = field(default_factory=list)   # one new row per step
+    addnext: str | None = None
+
+
+class LockedInstance:
+    """The rows of one instance, locked until the transaction ends (oldest first)."""
+
+    def __init__(self, conn, realm: str, rows: list[dict]):
+        self.conn, self.realm, self.rows = conn, realm, rows
+        self._cursor = None
+
+    @property
+    def now(self) -> dt.datetime:
+        """The transaction's time: what `doneat`, `loggedat` and `closedat` are set to."""
+        return self.rows[0]["txtime"]
+
+    def apply(self, change: Change) -> None:
+        """Queue the change; it is sent with the commit. `added_ids` reads the new rows' ids."""
+        row = self.rows[0]
+        params = {"realm": self.realm, **{k: row[k] for k in ("entityid", "slice", "app", "class",
+                                                               "workflow", "parent")},
+                  **change.__dict__}
+        self._cursor = self.conn.execute(APPLY_CHANGE, params)
+
+    def added_ids(self) -> dict[str, int]:
+        """step -> id of the rows inserted by `apply` (after the transaction has ended)."""
+        return {} if self._cursor is None else {r["step"]: r["id"] for r in self._cursor.fetchall()}
+
+
+@contextlib.contextmanager
+def locked_instance(db, realm: str, row_id: int):
+    """The instance holding row `row_id`, locked (rows empty when there is no such row in the
+    realm). One round trip to lock and read; the block's writes go with the commit."""
+    params = {"realm": realm, "id": row_id}
+    with pipelined(db) as conn:
+        conn.execute(LOCK_BY_ROW, params)
+        rows = conn.execute(INSTANCE_ROWS, params).fetchall()
+        yield LockedInstance(conn, realm, rows)
+
+
+# ---- wfinstanceabort --------------------------------------------------------------------------
+
+# Rows to delete: the seeds and, recursively, every sub-workflow row started from them (a
+# sub-workflow's rows all carry the parent step's row id). Rows are locked in id order so two
+# aborts of overlapping trees do not deadlock.
+_ABORT = """
+WITH RECURSIVE tree(id) AS (
+    {seed}
+    UNION
+    SELECT c.id FROM wfinstance c JOIN tree t ON c.parent = t.id WHERE c.realm = %(realm)s
+), locked AS (
+    SELECT w.id FROM wfinstance w WHERE w.realm = %(realm)s AND w.id IN (SELECT id FROM tree)
+    ORDER BY w.id FOR UPDATE
+), gone AS (
+    DELETE FROM wfinstance w USING locked l WHERE w.id = l.id AND w.realm = %(realm)s
+    RETURNING w.id, w.slice, w.app, w.workflow, w.entityid
+), closed AS (
+    UPDATE wfhistory h SET closedat = now(), outcome = 'aborted'
+    FROM gone g WHERE h.realm = %(realm)s AND h.wfid = g.id AND h.closedat IS NULL
+)
+SELECT id, slice, app, workflow, entityid FROM gone
+"""
+_SEED_BY_ROW = """SELECT w.id FROM wfinstance o
+    JOIN wfinstance w ON w.realm = o.realm AND w.entityid = o.entityid AND w.workflow = o.workflow
+                     AND w.slice = o.slice AND w.app = o.app
+    WHERE o.id = %(id)s AND o.realm = %(realm)s"""
+_SEED_BY_ENTITY = "SELECT id FROM wfinstance WHERE realm = %(realm)s AND entityid = %(entityid)s"
+# Rows that appeared while the previous statement ran (a concurrent markdone replacing rows of
+# an instance being deleted, a sub-workflow started under a row being deleted).
+_SEED_AFTER = """SELECT w.id FROM wfinstance w
+    WHERE w.realm = %(realm)s
+      AND ((w.slice, w.app, w.workflow, w.entityid) IN
+               (SELECT * FROM unnest(%(slices)s::int[], %(apps)s::text[], %(workflows)s::text[],
+                                     %(entityids)s::text[]))
+           OR w.parent = ANY(%(ids)s::bigint[]))"""
+
+
+def abort(db, realm: str, row_id: int | None = None, entityid: str | None = None) -> list[int]:
+    """Delete the instance holding `row_id` (or every instance of `entityid`) with all its
+    sub-workflows, closing their open history rows as aborted; return the deleted row ids."""
+    seed = _SEED_BY_ROW if row_id is not None else _SEED_BY_ENTITY
+    params = {"realm": realm, "id": row_id, "entityid": entityid}
+    deleted: list[dict] = []
+    with db.transaction() as tx:
+        batch = tx.all(_ABORT.format(seed=seed), params)
+        # Repeat with what the deletions touched until a fresh snapshot finds nothing more.
+        while batch:
+            deleted.extend(batch)
+            after = {"realm": realm, "ids": [r["id"] for r in batch],
+                     "slices": [r["slice"] for r in batch], "apps": [r["app"] for r in batch],
+                     "workflows": [r["workflow"] for r in batch], "entityids": [r["entityid"] for r in batch]}
+            batch = tx.all(_ABORT.format(seed=_SEED_AFTER), after)
+    return sorted(r["id"] for r in deleted)
+
+
+# ---- reads ------------------------------------------------------------------------------------
+
+_LIST_FILTERS = ("slice", "app", "workflow", "entityid", "parent")
+
+
+def list_instances(conn, realm: str, filters: dict) -> list[dict]:
+    """The rows matching `filters` and, recursively, every row of their sub-workflows."""
+    where = [sql.SQL("realm = %(realm)s")]
+    where += [sql.SQL("{} = %({})s").format(sql.Identifier(k), sql.SQL(k))
+              for k in _LIST_FILTERS if filters.get(k) is not None]
+    query = sql.SQL("""
+        WITH RECURSIVE hit(id) AS (
+            SELECT id FROM wfinstance WHERE {where}
+            UNION
+            SELECT c.id FROM wfinstance c JOIN hit h ON c.parent = h.id WHERE c.realm = %(realm)s
+        )
+        SELECT {columns} FROM wfinstance WHERE realm = %(realm)s AND id IN (SELECT id FROM hit)
+        ORDER BY id""").format(where=sql.SQL(" AND ").join(where), columns=sql.SQL(INSTANCE_COLUMNS))
+    return conn.execute(query, {**filters, "realm": realm}).fetchall()
+
+
+def history(conn, realm: str, *, wfid: int | None = None, entityid: str | None = None,
+            workflow: str | None = None) -> list[dict]:
+    """History rows of one wfid or of one entity (optionally of one workflow), oldest first."""
+    column = "wfid" if wfid is not None else "entityid"
+    query = f"SELECT {HISTORY_COLUMNS} FROM wfhistory WHERE realm = %(realm)s AND {column} = %(key)s"
+    if workflow is not None:
+        query += " AND workflow = %(workflow)s"
+    return conn.execute(query + " ORDER BY id",
+                        {"realm": realm, "key": wfid if wfid is not None else entityid,
+                         "workflow": workflow}).fetchall()
+
+
+# ---- maintenance ------------------------------------------------------------------------------
+
+def prune_history_batch(db, before: dt.datetime, limit: int, realm: str | None = None) -> int:
+    """Delete up to `limit` history rows closed before `before`, in one transaction."""
+    realm_filter = "" if realm is None else " AND realm = %(realm)s"
+    with db.transaction() as tx:
+        return tx.execute(
+            f"""DELETE FROM wfhistory WHERE id IN (
+                    SELECT id FROM wfhistory WHERE closedat < %(before)s{realm_filter}
+                    ORDER BY closedat LIMIT %(limit)s)""",
+            {"before": before, "limit": limit, "realm": realm}).rowcount

@@ -1,0 +1,87 @@
+"""Workflows for the instance tests, created through the HTTP calls (SPEC §4.3).
+
+App `flows`, class `case` (steps below, plus `amount`), slice 1:
+    seq      START -> a -> b -> done; a failed -> fix -> a
+    par      START -> {p1, p2, p3} join j1 -> {q1, q2} join j2 -> z -> done; p1 failed -> fix
+    wide     START -> {w1 .. w6} join j1 -> {q1, q2} join j2 ...   (a wide set for the races)
+    main     START -> sign -> b -> done; step `sign` is carried out by workflow `signing`
+    signing  START -> send -> done
+    odd      START -> x; x gives nextstep and (amount > 100) also done; y matches nothing
+    hidden   internal;  dormant: never activated
+"""
+from __future__ import annotations
+
+APP, CLS = "flows", "case"
+STEPS = ["a", "b", "fix", "p1", "p2", "p3", "j1", "q1", "q2", "j2", "z", "sign", "send", "x", "y",
+         "w1", "w2", "w3", "w4", "w5", "w6"]
+WIDE = ["w1", "w2", "w3", "w4", "w5", "w6"]
+
+
+def rule(step, tasks=(), nextstep=None, done=False, failed=None, more=()):
+    pattern = [{"attr": "step", "op": "eq", "val": step}]
+    if failed is not None:
+        pattern.append({"attr": "stepfailed", "op": "eq", "val": failed})
+    pattern.extend(more)
+    props = {"done": "true"} if done else {"nextstep": nextstep or tasks[0]}
+    return {"rulepattern": pattern, "ruleactions": {"tasks": list(tasks), "properties": props}}
+
+
+WORKFLOWS = {
+    "seq": [rule("START", ["a"]), rule("a", ["b"], failed=False), rule("a", ["fix"], failed=True),
+            rule("fix", ["a"]), rule("b", done=True)],
+    "par": [rule("START", ["p1", "p2", "p3"], "j1"), rule("p1", ["fix"], failed=True),
+            rule("j1", ["q1", "q2"], "j2"), rule("j2", ["z"]), rule("z", done=True)],
+    "wide": [rule("START", WIDE, "j1"), rule("j1", ["q1", "q2"], "j2"), rule("j2", ["z"]), rule("z", done=True)],
+    "main": [rule("START", ["sign"]), rule("sign", ["b"]), rule("b", done=True)],
+    "signing": [rule("START", ["send"]), rule("send", done=True)],
+    "odd": [rule("START", ["x"]), rule("x", ["y"]),
+            rule("x", done=True, more=[{"attr": "amount", "op": "gt", "val": 100}])],
+    "hidden": [rule("START", ["a"]), rule("a", done=True)],
+    "dormant": [rule("START", ["a"]), rule("a", done=True)],
+}
+INTERNAL = {"hidden"}
+INACTIVE = {"dormant"}
+
+
+def setup_flows(realm, slice_id: int = 1, app: str = APP, new_app: bool = True) -> None:
+    """Create the app, the schema, every workflow (activated unless dormant) and the stepworkflow."""
+    if new_app:
+        realm.app_new(app)
+    key = {"slice": slice_id, "app": app, "class": CLS}
+    realm.ok("wfschemanew", {**key, "patternschema": [
+        {"attr": "step", "valtype": "enum", "vals": ["START"] + STEPS},
+        {"attr": "stepfailed", "valtype": "bool"},
+        {"attr": "amount", "valtype": "float", "valmin": 0}],
+        "actionschema": {"tasks": STEPS, "properties": ["nextstep", "done"]}})
+    for name, rules in WORKFLOWS.items():
+        realm.ok("workflownew", {**key, "name": name, "is_internal": name in INTERNAL, "flowrules": rules})
+        if name not in INACTIVE:
+            realm.ok("workflowactivate", {**key, "name": name})
+    realm.ok("stepworkflownew", {"slice": slice_id, "app": app, "step": "sign", "workflow": "signing"})
+
+
+def entity(amount=10) -> dict:
+    return {"class": CLS, "amount": amount}
+
+
+def start(realm, workflow: str, entityid: str, **extra) -> dict:
+    return realm.ok("wfinstancenew", {"slice": 1, "app": APP, "workflow": workflow, "entityid": entityid,
+                                      "entity": entity(), **extra})
+
+
+def done(realm, row_id: int, step: str, **extra) -> dict:
+    return realm.ok("wfinstancemarkdone", {"id": row_id, "step": step, "entity": entity(), **extra})
+
+
+def ids_of(result: dict) -> dict[str, int]:
+    """{task: id} from a result's `tasks` list."""
+    return {k: v for item in result["tasks"] for k, v in item.items()}
+
+
+def rows(realm, **filters) -> list[dict]:
+    return realm.ok("wfinstancelist", filters)["wfinstances"]
+
+
+def history(realm, **key) -> list[tuple]:
+    """(wfid, step, outcome) of every history row, oldest first."""
+    return [(h["wfid"], h["step"], h["outcome"]) for h in realm.ok("wfinstancehistory", key)["history"]]
