@@ -233,7 +233,7 @@ _SEED_BY_ROW = """SELECT w.id FROM wfinstance o
     WHERE o.id = %(id)s AND o.realm = %(realm)s"""
 _SEED_BY_ENTITY = "SELECT id FROM wfinstance WHERE realm = %(realm)s AND entityid = %(entityid)s"
 # Rows that appeared while the previous statement ran (a concurrent markdone replacing rows of
-# an instance being deleted, a sub-workflow started under a row being deleted).
+# a sub-workflow being deleted, a sub-workflow started under a row being deleted).
 _SEED_AFTER = """SELECT w.id FROM wfinstance w
     WHERE w.realm = %(realm)s
       AND ((w.slice, w.app, w.workflow, w.entityid) IN
@@ -242,15 +242,23 @@ _SEED_AFTER = """SELECT w.id FROM wfinstance w
            OR w.parent = ANY(%(ids)s::bigint[]))"""
 
 
+_LOCK_ENTITY = ("SELECT " + _lock_sql("realm", "slice", "app", "workflow", "entityid") + """
+    FROM (SELECT DISTINCT realm, slice, app, workflow, entityid FROM wfinstance
+          WHERE realm = %(realm)s AND entityid = %(entityid)s ORDER BY slice, app, workflow) k""")
+
+
 def abort(db, realm: str, row_id: int | None = None, entityid: str | None = None) -> list[int]:
     """Delete the instance holding `row_id` (or every instance of `entityid`) with all its
     sub-workflows, closing their open history rows as aborted; return the deleted row ids."""
-    seed = _SEED_BY_ROW if row_id is not None else _SEED_BY_ENTITY
+    by_row = row_id is not None
     params = {"realm": realm, "id": row_id, "entityid": entityid}
     deleted: list[dict] = []
     with db.transaction() as tx:
-        batch = tx.all(_ABORT.format(seed=seed), params)
-        # Repeat with what the deletions touched until a fresh snapshot finds nothing more.
+        # The named instances' locks first: their rows are then stable until the commit.
+        tx.execute(LOCK_BY_ROW if by_row else _LOCK_ENTITY, params)
+        batch = tx.all(_ABORT.format(seed=_SEED_BY_ROW if by_row else _SEED_BY_ENTITY), params)
+        # Sub-workflows are not locked: repeat with what the deletions touched until a fresh
+        # snapshot finds nothing more.
         while batch:
             deleted.extend(batch)
             after = {"realm": realm, "ids": [r["id"] for r in batch],
