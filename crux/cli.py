@@ -155,6 +155,10 @@ def openapi_write(path):
             f.write(text + "\n")
 
 
+from crux.rules_load import load_command  # noqa: E402  (a command of its own module)
+cli.add_command(load_command)
+
+
 def main():
     cli(prog_name="crux")
 
