@@ -1,0 +1,448 @@
+"""`crux rules`: offline tools over rule documents (no database, no server).
+
+    crux rules check FILE...      validate schema, ruleset, stepworkflow and entity-case files
+    crux rules eval ...           evaluate one entity against a ruleset, with a readable trace
+
+File formats (see examples/README.md):
+    schema       {"class", "brwf": "B"|"W", "patternschema": [...], "actionschema": {...}}
+    ruleset      {"class", "name", "is_internal"?, "ruleset": [...]}   ("flowrules" also read)
+    stepworkflow [{"step", "workflow"}, ...]
+    entity cases [{"name"?, "entry", "entity": {...}, "expect"?: {"tasks", "properties"}}, ...]
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from crux.engine import (MatchError, Problem, ValidationFailed, compile_family, convert_entity,
+                         make_tracedata, normalize_rules, normalize_schema, validate_ruleset,
+                         validate_schema)
+from crux.engine.values import is_ident, to_bool
+
+
+# --------------------------------------------------------------------------------------------
+# reading documents
+# --------------------------------------------------------------------------------------------
+
+class Doc:
+    """One JSON file and what kind of rule document it is."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.data = None
+        self.kind = "unknown"
+        self.error: str | None = None
+        try:
+            with open(path, encoding="utf-8") as f:
+                self.data = json.load(f)
+        except (OSError, ValueError) as ex:
+            self.kind = "broken"
+            self.error = f"cannot read JSON: {ex}"
+            return
+        d = self.data
+        if isinstance(d, dict) and "patternschema" in d:
+            self.kind = "schema"
+        elif isinstance(d, dict) and ("ruleset" in d or "flowrules" in d):
+            self.kind = "ruleset"
+        elif isinstance(d, list) and d and all(isinstance(x, dict) for x in d):
+            if all("step" in x and "workflow" in x for x in d):
+                self.kind = "stepworkflows"
+            elif all("entity" in x for x in d):
+                self.kind = "entities"
+
+    @property
+    def cls(self):
+        return self.data.get("class") if isinstance(self.data, dict) else None
+
+    @property
+    def name(self):
+        return self.data.get("name") if isinstance(self.data, dict) else None
+
+    @property
+    def rules_key(self) -> str:
+        return "ruleset" if "ruleset" in self.data else "flowrules"
+
+    @property
+    def rules(self):
+        return self.data.get(self.rules_key)
+
+
+def _expand(paths) -> list[Path]:
+    out = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(p.glob("*.json")))
+        else:
+            out.append(p)
+    return out
+
+
+class Library:
+    """Every document of the given files plus their directories' JSON files (for lookups)."""
+
+    def __init__(self, files: list[Path]):
+        self.docs: dict[Path, Doc] = {}
+        for f in files:
+            self._add(f)
+        for d in sorted({f.resolve().parent for f in files}):
+            for f in sorted(d.glob("*.json")):
+                self._add(f)
+
+    def _add(self, path: Path):
+        key = path.resolve()
+        if key not in self.docs:
+            self.docs[key] = Doc(path)
+
+    def of_kind(self, kind: str) -> list[Doc]:
+        return [d for d in self.docs.values() if d.kind == kind]
+
+    def schema_for(self, cls) -> Doc | None:
+        for d in self.of_kind("schema"):
+            if d.cls == cls:
+                return d
+        return None
+
+    def known(self) -> dict[str, str]:
+        return {d.name: d.cls for d in self.of_kind("ruleset") if isinstance(d.name, str)}
+
+    def calls_of(self) -> dict[str, set]:
+        out = {}
+        for d in self.of_kind("ruleset"):
+            if isinstance(d.name, str):
+                out[d.name] = _calls(d.rules)
+        return out
+
+    def ruleset(self, name) -> Doc | None:
+        for d in self.of_kind("ruleset"):
+            if d.name == name:
+                return d
+        return None
+
+
+def _calls(rules) -> set:
+    try:
+        norm = normalize_rules(rules)
+    except Exception:       # a broken ruleset calls nothing we can see
+        return set()
+    return {c for r in norm for c in (r["ruleactions"]["thencall"], r["ruleactions"]["elsecall"])
+            if isinstance(c, str) and c}
+
+
+def _brwf(schema_doc: Doc) -> str:
+    return schema_doc.data.get("brwf", "B")
+
+
+# --------------------------------------------------------------------------------------------
+# check
+# --------------------------------------------------------------------------------------------
+
+def check_doc(doc: Doc, lib: Library) -> list[Problem]:
+    if doc.kind == "broken":
+        return [Problem("", "invalid", doc.error)]
+    if doc.kind == "schema":
+        return _check_schema(doc, lib)
+    if doc.kind == "ruleset":
+        return _check_ruleset(doc, lib)
+    if doc.kind == "stepworkflows":
+        return _check_stepworkflows(doc, lib)
+    if doc.kind == "entities":
+        return _check_entities(doc, lib)
+    return [Problem("", "invalid", "not a schema, ruleset, stepworkflow or entity-case document")]
+
+
+def _check_schema(doc: Doc, lib: Library) -> list[Problem]:
+    problems = validate_schema(doc.data, _brwf(doc))
+    twins = [d for d in lib.of_kind("schema") if d.cls == doc.cls and d is not doc]
+    if twins and doc.cls is not None:
+        problems.append(Problem("class", "already_exist",
+                                f"class {doc.cls} also has a schema in {twins[0].path}",
+                                (doc.cls,)))
+    return problems
+
+
+def _check_ruleset(doc: Doc, lib: Library) -> list[Problem]:
+    problems = []
+    name, cls = doc.name, doc.cls
+    if not is_ident(name):
+        problems.append(Problem("name", "required" if name is None else "invalid",
+                                "a ruleset needs a name (a lower-case identifier)", (name,)))
+    if not is_ident(cls):
+        problems.append(Problem("class", "required" if cls is None else "invalid",
+                                "a ruleset needs a class (a lower-case identifier)", (cls,)))
+        return problems
+    twins = [d for d in lib.of_kind("ruleset") if d.name == name and d is not doc]
+    if twins and name is not None:
+        problems.append(Problem("name", "already_exist",
+                                f"ruleset {name} is also defined in {twins[0].path}", (name,)))
+    schema = lib.schema_for(cls)
+    if schema is None:
+        problems.append(Problem("class", "not_found",
+                                f"no schema for class {cls} among the files or in "
+                                f"{doc.path.resolve().parent}", (cls,)))
+        return problems
+    if validate_schema(schema.data, _brwf(schema)):
+        problems.append(Problem("class", "invalid",
+                                f"the schema of class {cls} ({schema.path}) has problems"))
+        return problems
+    problems += validate_ruleset(doc.rules, normalize_schema(schema.data), _brwf(schema),
+                                 name if isinstance(name, str) else "", cls, lib.known(),
+                                 lib.calls_of(), path=doc.rules_key)
+    return problems
+
+
+def _check_stepworkflows(doc: Doc, lib: Library) -> list[Problem]:
+    problems = []
+    steps = set()
+    for s in lib.of_kind("schema"):
+        if _brwf(s) == "W" and isinstance(s.data.get("actionschema"), dict):
+            steps.update(s.data["actionschema"].get("tasks") or [])
+    seen = set()
+    for i, row in enumerate(doc.data):
+        step, wf = row.get("step"), row.get("workflow")
+        if step not in steps:
+            problems.append(Problem(f"[{i}].step", "not_found",
+                                    f"{step} is not a step of any workflow schema here", (step,)))
+        if step in seen:
+            problems.append(Problem(f"[{i}].step", "already_exist",
+                                    f"step {step} is listed twice", (step,)))
+        seen.add(step)
+        target = lib.ruleset(wf)
+        if target is None:
+            problems.append(Problem(f"[{i}].workflow", "not_found",
+                                    f"workflow {wf} is not defined here", (wf,)))
+        else:
+            schema = lib.schema_for(target.cls)
+            if schema is None or _brwf(schema) != "W":
+                problems.append(Problem(f"[{i}].workflow", "invalid",
+                                        f"{wf} is not a workflow (its schema is not W)", (wf,)))
+    return problems
+
+
+def _check_entities(doc: Doc, lib: Library) -> list[Problem]:
+    problems = []
+    families: dict = {}
+    for i, case in enumerate(doc.data):
+        entry = case.get("entry")
+        rs = lib.ruleset(entry)
+        if rs is None:
+            problems.append(Problem(f"[{i}].entry", "not_found",
+                                    f"ruleset {entry} is not defined here", (entry,)))
+            continue
+        if rs.cls not in families:
+            try:
+                families[rs.cls] = load_family(lib, rs.cls)
+            except (ValidationFailed, LookupError) as ex:
+                families[rs.cls] = None
+                why = (f"{ex.problems[0].field}: {ex.problems[0].msg}"
+                       if isinstance(ex, ValidationFailed) else str(ex))
+                problems.append(Problem(f"[{i}]", "invalid",
+                                        f"the rulesets of class {rs.cls} cannot be evaluated "
+                                        f"({why})"))
+        family = families[rs.cls]
+        if family is None:
+            continue
+        try:
+            entity = entity_for(family, case["entity"], path=f"[{i}].entity")
+            got = family.match(entry, entity)
+        except ValidationFailed as ex:
+            problems.extend(ex.problems)
+            continue
+        except MatchError as ex:
+            problems.append(Problem(f"[{i}]", ex.errcode, str(ex)))
+            continue
+        want = case.get("expect")
+        if want is not None and got.actionset() != want:
+            problems.append(Problem(f"[{i}].expect", "invalid",
+                                    f"expected {json.dumps(want)}, got "
+                                    f"{json.dumps(got.actionset())}"))
+    return problems
+
+
+def load_family(lib: Library, cls: str):
+    """The compiled family of class `cls` from the library's documents."""
+    schema = lib.schema_for(cls)
+    if schema is None:
+        raise LookupError(f"no schema for class {cls}")
+    rulesets, foreign = {}, {}
+    for d in lib.of_kind("ruleset"):
+        if not isinstance(d.name, str):
+            continue
+        if d.cls == cls:
+            rulesets[d.name] = {"rules": d.rules, "is_active": True,
+                                "is_internal": bool(d.data.get("is_internal", False))}
+        elif isinstance(d.cls, str):
+            foreign[d.name] = d.cls
+    return compile_family(schema.data, rulesets, cls, _brwf(schema), foreign=foreign)
+
+
+def entity_for(family, raw, path: str = "entity") -> dict:
+    """The entity converted; for a workflow, with step (default START) and stepfailed."""
+    if family.brwf != "W":
+        return convert_entity(family.schema, raw, path=path)
+    entity = convert_entity(family.schema, raw, workflow=True, path=path)
+    step = raw.get("step", "START") if isinstance(raw, dict) else "START"
+    failed = raw.get("stepfailed", False) if isinstance(raw, dict) else False
+    problems = []
+    steps = family.schema.info.attrs["step"].valset
+    if step not in steps:
+        problems.append(Problem(f"{path}.step", "invalid", f"{step!r} is not a step", (step,)))
+    try:
+        failed = to_bool(failed)
+    except ValueError:
+        problems.append(Problem(f"{path}.stepfailed", "invalid", "must be true or false"))
+    if problems:
+        raise ValidationFailed(problems)
+    entity["step"] = step
+    entity["stepfailed"] = failed
+    return entity
+
+
+def _echo_problem(path, p: Problem):
+    where = f"{p.field}: " if p.field else ""
+    click.echo(f"{path}: {where}{p.msg}")
+
+
+@click.group("rules")
+def rules():
+    """Offline rule tools: check rule documents, evaluate an entity (no database)."""
+
+
+@rules.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
+def check_cmd(files):
+    """Validate schema, ruleset, stepworkflow and entity-case files (directories too).
+
+    A ruleset is checked against the schema of its class found among FILES or in its own
+    directory; entity cases are evaluated and compared with their "expect".
+    """
+    targets = _expand(files)
+    lib = Library(targets)
+    count = 0
+    for path in targets:
+        doc = lib.docs[path.resolve()]
+        for p in check_doc(doc, lib):
+            _echo_problem(path, p)
+            count += 1
+    if count:
+        click.echo(f"{count} problem{'s' if count != 1 else ''}")
+        raise SystemExit(1)
+    click.echo("ok")
+
+
+# --------------------------------------------------------------------------------------------
+# eval
+# --------------------------------------------------------------------------------------------
+
+_RES_WORDS = {"+": "matched", "-": "not matched", "+c": "matched, calls", "-c":
+              "not matched, calls", "<": "matched, returns", "<<": "matched, exits"}
+
+
+def render_trace(visits: list) -> list[str]:
+    """The trace as indented text: a header per visit, a line per rule, terms under it."""
+    lines = []
+    stack: list[str] = []
+    called = None
+    for block in visits:
+        name = block["ruleset"]
+        if called == name:
+            stack.append(name)
+            resumed = False
+        else:
+            resumed = name in stack
+            while stack and stack[-1] != name:
+                stack.pop()
+            if not stack:
+                stack.append(name)
+        pad = "  " * (len(stack) - 1)
+        lines.append(f"{pad}{name}{' (continued)' if resumed else ''}")
+        called = None
+        for rec in block["rules"]:
+            text = f"{pad}  rule {rec['r']}: {rec['res']:<2}  {_RES_WORDS.get(rec['res'], '')}"
+            if "nextset" in rec:
+                text += f" {rec['nextset']}"
+                called = rec["nextset"]
+            if rec.get("after") == "<":
+                text += ", then returns"
+            elif rec.get("after") == "<<":
+                text += ", then exits"
+            lines.append(text)
+            for t in rec.get("terms", []):
+                lines.append(f"{pad}      {t['attr']} {t['op']} {json.dumps(t['ruleval'])}: "
+                             f"value {json.dumps(t['val'])} -> {'true' if t['ok'] else 'false'}")
+            if "actionset" in rec:
+                a = rec["actionset"]
+                lines.append(f"{pad}      action set: tasks {json.dumps(a['tasks'])} "
+                             f"properties {json.dumps(a['properties'])}")
+    return lines
+
+
+def _read_entity(text: str):
+    if text.startswith("@"):
+        text = Path(text[1:]).read_text(encoding="utf-8")
+    try:
+        return json.loads(text)
+    except ValueError as ex:
+        raise click.BadParameter(f"not JSON: {ex}", param_hint="--entity") from None
+
+
+@rules.command("eval")
+@click.option("--schema", "schema_path", required=True,
+              type=click.Path(exists=True, dir_okay=False), help="the class's schema file")
+@click.option("--rulesets", "rulesets_dir", required=True,
+              type=click.Path(exists=True, file_okay=False), help="directory of ruleset files")
+@click.option("--entry", required=True, help="the ruleset (or workflow) to evaluate")
+@click.option("--entity", "entity_text", required=True,
+              help='the entity as JSON ({"amount": 10, ...}) or @FILE; for a workflow with '
+                   '"step" (default START) and "stepfailed"')
+@click.option("--trace", type=click.IntRange(0, 2), default=0, show_default=True,
+              help="0 none, 1 rules, 2 rules and terms")
+@click.option("--json", "as_json", is_flag=True,
+              help="print one JSON object {tasks, properties, tracedata?} instead")
+def eval_cmd(schema_path, rulesets_dir, entry, entity_text, trace, as_json):
+    """Evaluate an entity against a ruleset offline and print the action set."""
+    schema_doc = Doc(Path(schema_path))
+    if schema_doc.kind != "schema":
+        raise click.BadParameter("not a schema document", param_hint="--schema")
+    problems = validate_schema(schema_doc.data, _brwf(schema_doc))
+    if problems:
+        for p in problems:
+            _echo_problem(schema_path, p)
+        raise SystemExit(1)
+    lib = Library([])
+    lib.docs[Path(schema_path).resolve()] = schema_doc
+    for f in sorted(Path(rulesets_dir).glob("*.json")):
+        lib._add(f)
+    raw = _read_entity(entity_text)
+    start = dt.datetime.now(dt.timezone.utc)
+    try:
+        family = load_family(lib, schema_doc.cls)
+        entity = entity_for(family, raw)
+        result = family.match(entry, entity, trace)
+    except ValidationFailed as ex:
+        for p in ex.problems:
+            _echo_problem("error", p)
+        raise SystemExit(1) from None
+    except MatchError as ex:
+        click.echo(f"error: {ex}")
+        raise SystemExit(1) from None
+    end = dt.datetime.now(dt.timezone.utc)
+    out = result.actionset()
+    if as_json:
+        if trace:
+            out["tracedata"] = make_tracedata(result, start=start, end=end, realm="", app="",
+                                              slice=0, cls=family.cls, entry=entry)
+        click.echo(json.dumps(out, indent=2))
+        return
+    click.echo(json.dumps(out, indent=2))
+    if trace:
+        click.echo("")
+        click.echo(f"trace (level {trace}):")
+        for line in render_trace(result.visits):
+            click.echo("  " + line)
+
+
+__all__ = ["rules", "render_trace"]
