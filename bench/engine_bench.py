@@ -317,7 +317,8 @@ def _print_row(name: str, res: dict):
     for t in res["targets"]:
         verdict = "n/a" if t["pass"] is None else ("PASS" if t["pass"] else "FAIL")
         marks.append(f"{t['target']}: {verdict}")
-    print(f"{name:<14}{res['rules']:>6} {us['crux_match']:>9.2f}us {us['crux_match_convert']:>8.2f}us "
+    print(f"{name:<14}{res['rules']:>6} {us['crux_match']:>9.2f}us "
+          f"{us['crux_match_convert']:>8.2f}us "
           f"{res['evals_per_s']['crux_match_convert']:>9} {us['reference']:>9.1f}us "
           f"{zen:>7}us {res['ratio_vs_reference']:>7.1f}x {xzen:>5}x  {'; '.join(marks)}",
           flush=True)

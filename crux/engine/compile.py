@@ -17,7 +17,6 @@ every rule literally and the tests check both against a reference interpreter.
 """
 from __future__ import annotations
 
-import datetime as _dt
 from types import MappingProxyType
 from typing import Mapping
 
@@ -25,9 +24,10 @@ from .entity import FAST_FAILURES, EntityConverter, convert_slow
 from .model import INVALID, NOT_FOUND, REQUIRED, MatchError, MatchResult, Problem, RulesetInfo
 from .model import ValidationFailed
 from .paths import join
-from .rules import check_rule, check_term, normalize_rules
-from .schema import SchemaInfo, normalize_schema
-from .values import convert_literal
+from .rules import check_rule, normalize_rules
+from .schema import SchemaInfo, normalize_schema, validate_schema
+from .trace import run_traced
+from .values import convert_literal, is_ident
 
 _PYOP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 _FOLD = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
@@ -122,16 +122,19 @@ def compile_family(schema: dict, rulesets: Mapping[str, dict], cls: str, brwf: s
     rulesets: name -> {"rules": [...], "is_active": bool, "is_internal": bool}
     foreign:  optional name -> class of rulesets of other classes (for a clear error when a
               rule calls one); a ruleset here whose "class" differs from `cls` counts too.
-    Raises ValidationFailed when a rule does not type-check against the schema (unknown
-    attribute, bad literal, ordering on bool or enum, unknown task or property). A call to a
+    Raises ValidationFailed when the schema is not valid, or when a rule does not type-check
+    against it (unknown attribute, bad literal, ordering on bool or enum, unknown task or
+    property). A call to a
     missing ruleset compiles, and raises MatchError when the evaluation reaches it.
     """
+    problems: list[Problem] = validate_schema(schema, brwf, "schema")
+    if problems:
+        raise ValidationFailed(problems)
     cschema = make_compiled_schema(schema)
     info = cschema.info
     foreign = dict(foreign or {})
     compiled: dict[str, list[CRule]] = {}
     infos: dict[str, RulesetInfo] = {}
-    problems: list[Problem] = []
     for name, data in rulesets.items():
         rcls = data.get("class")
         if rcls is not None and rcls != cls:
@@ -257,7 +260,6 @@ class CompiledFamily:
         it. trace: 0 none, 1 rules, 2 rules and terms (MatchResult.visits).
         """
         if trace:
-            from .trace import run_traced
             return run_traced(self, entry, entity, 2 if trace >= 2 else 1)
         fn = self._fns.get(entry)
         if fn is None:
@@ -270,6 +272,8 @@ class CompiledFamily:
             raise missing_attribute(ex) from None
         except TypeError as ex:
             raise MatchError(f"a value of the entity cannot be compared: {ex}") from None
+        except RecursionError:
+            raise MatchError("the chain of ruleset calls is too deep") from None
         return MatchResult(list(T), P, None)
 
     def unknown_entry(self, entry: str) -> MatchError:
@@ -553,7 +557,7 @@ class _Generator:
     def _function(self, fname: str, node, rsname: str):
         uses: dict[str, int] = {}
         _count_uses(node, uses)
-        bound = {a for a, c in uses.items() if c >= 2}
+        bound = {a for a, c in uses.items() if c >= 2 and is_ident(a)}
         lines = [f"def {fname}(e, T, P, C):"]
         for a in sorted(bound):
             lines.append(f"    a_{a} = e[{a!r}]")
@@ -668,6 +672,3 @@ def _describe(node) -> str:
     sub = next(iter(inner)) if len(inner) == 1 else "mixed"
     return f"index({node.attr}:{len(node.keys)}) -> {sub}"
 
-
-def _ts_const_check(value) -> bool:     # pragma: no cover - kept for clarity
-    return isinstance(value, _dt.datetime)

@@ -127,6 +127,8 @@ def run_traced(family, entry: str, entity: dict, level: int) -> MatchResult:
         raise missing_attribute(ex) from None
     except TypeError as ex:
         raise MatchError(f"a value of the entity cannot be compared: {ex}") from None
+    except RecursionError:
+        raise MatchError("the chain of ruleset calls is too deep") from None
     return MatchResult(list(tasks), props, visits)
 
 
