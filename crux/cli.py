@@ -155,7 +155,11 @@ def openapi_write(path):
             f.write(text + "\n")
 
 
-from crux.rules_load import load_command  # noqa: E402  (a command of its own module)
+# Commands kept in modules of their own.
+from crux.rules_cli import rules  # noqa: E402
+from crux.rules_load import load_command  # noqa: E402
+
+cli.add_command(rules)
 cli.add_command(load_command)
 
 
