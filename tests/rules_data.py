@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import copy
+import json
+import threading
 import time
+import uuid
+
+from crux.store.notify import CHANNEL
 
 ORDER_SCHEMA = {
     "patternschema": [
@@ -91,3 +96,18 @@ def fields_of(resp) -> list[tuple[str, str]]:
     body = resp.get_json()
     assert body["status"] == "error", body
     return [(m["errcode"], m["field"]) for m in body["messages"]]
+
+
+def settle(crux, timeout: float = 10.0) -> None:
+    """Wait until this process's listener has delivered every notification sent so far.
+
+    A write is seen by its own process at commit, and its NOTIFY comes back through the listener
+    a little later and drops the same keys again; tests that check what stays cached wait for
+    that echo. NOTIFYs arrive in commit order, so a marker sent now arrives after them all.
+    """
+    marker = uuid.uuid4().hex
+    seen = threading.Event()
+    crux.listener.subscribe("test-barrier", lambda msg: msg.get("marker") == marker and seen.set())
+    with crux.db.connection() as conn:
+        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps({"kind": "test-barrier", "marker": marker})))
+    assert seen.wait(timeout), "the listener did not deliver a notification"

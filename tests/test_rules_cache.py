@@ -8,7 +8,7 @@ import pytest
 from crux.errors import CruxError
 from crux.services.rulecache import RulesetCache
 from crux.store.notify import Listener
-from tests.rules_data import LOYALTY, MAIN, ORDER, apply, eventually, key, onboarding, order_rules, rule
+from tests.rules_data import LOYALTY, MAIN, ORDER, apply, eventually, key, onboarding, order_rules, rule, settle
 
 
 def _keys(cache, realm) -> set:
@@ -17,6 +17,7 @@ def _keys(cache, realm) -> set:
 
 def test_a_hit_touches_no_database(realm, db):
     order_rules(realm)
+    settle(realm.crux)
     assert apply(realm).status_code == 200          # loads the family, the slice and the caller
     before = db.pool.get_stats().get("requests_num", 0)
     for _ in range(20):
@@ -26,6 +27,7 @@ def test_a_hit_touches_no_database(realm, db):
 
 def test_compiled_once_even_when_asked_at_once(realm):
     order_rules(realm)
+    settle(realm.crux)
     cache = realm.crux.rules
     before = cache.loads
     families = []
@@ -91,6 +93,7 @@ def test_slice_writes_drop_the_slice(realm):
 def test_a_write_drops_only_its_app(realm, other_realm):
     order_rules(realm)
     order_rules(other_realm)
+    settle(realm.crux)
     cache = realm.crux.rules
     cached = cache.family(realm.name, 1, "retail", "order")
     other = {"patternschema": [{"attr": "a", "valtype": "int"}], "actionschema": {"tasks": ["t"]}}
@@ -99,6 +102,7 @@ def test_a_write_drops_only_its_app(realm, other_realm):
     realm.ok("breschemanew", key(app="shop", cls="other", **other))         # another app
     realm.ok("realmslicenew", {})
     realm.ok("breschemanew", key(app="retail", cls="other", slice=2, **other))   # another slice
+    settle(realm.crux)
     assert cache.family(realm.name, 1, "retail", "order") is cached
     realm.ok("breschemanew", key(app="retail", cls="other", **other))       # the same app: its classes are re-read
     assert cache.family(realm.name, 1, "retail", "order") is not cached
@@ -123,7 +127,7 @@ def test_nothing_is_kept_while_the_listener_is_away(realm, db):
     order_rules(realm)
     away = Listener("postgresql://127.0.0.1:1/nothing", retry_seconds=60)
     try:
-        cache = RulesetCache(db, away)
+        cache = RulesetCache(db, away, first_connect_wait=0)
         assert away.generation is None
         for _ in range(3):
             assert cache.family(realm.name, 1, "retail", "order").rulesets["main"].is_active
@@ -133,8 +137,21 @@ def test_nothing_is_kept_while_the_listener_is_away(realm, db):
         away.stop()
 
 
+def test_a_new_process_waits_once_for_its_listener(realm, db, database_url):
+    order_rules(realm)
+    fresh = Listener(database_url)          # not started yet, as in a new gunicorn worker
+    try:
+        cache = RulesetCache(db, fresh)
+        for _ in range(3):
+            assert cache.family(realm.name, 1, "retail", "order") is not None
+        assert cache.loads == 1 and fresh.generation is not None
+    finally:
+        fresh.stop()
+
+
 def test_a_listener_reconnect_drops_everything(realm, conn):
     order_rules(realm)
+    settle(realm.crux)
     crux = realm.crux
     assert apply(realm).status_code == 200
     assert _keys(crux.rules, realm)

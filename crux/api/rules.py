@@ -28,12 +28,10 @@ class SchemaKey(Schema):
 
 
 class SchemaDoc(SchemaKey):
-    patternschema = fields.Raw(required=True, metadata={
-        "type": "array", "items": {"type": "object"},
+    patternschema = fields.List(fields.Raw(), required=True, metadata={
         "description": "attributes: {attr, valtype (int, float, str, enum, bool, ts), vals?, valmin?, valmax?, "
                        "lenmin?, lenmax?, shortdesc?, longdesc?}"})
-    actionschema = fields.Raw(required=True, metadata={
-        "type": "object", "description": "{tasks: [names], properties: [names]}"})
+    actionschema = fields.Dict(required=True, metadata={"description": "{tasks: [names], properties: [names]}"})
 
 
 class SchemaFilter(Schema):
@@ -46,17 +44,18 @@ class RulesetKey(SchemaKey):
     name = Name(required=True)
 
 
-RULES_DOC = {"type": "array", "items": {"type": "object"},
-             "description": "rules: {rulepattern: [{attr, op, val}], ruleactions: {tasks, properties, thencall, "
+RULES_DOC = {"description": "rules: {rulepattern: [{attr, op, val}], ruleactions: {tasks, properties, thencall, "
                             "elsecall, willreturn, willexit}}"}
 
 
 def rules_payloads(key: str, prefix: str) -> tuple[type[Schema], type[Schema]]:
     """The new and update payloads of a ruleset kind whose rules are under `key`."""
     new = RulesetKey.from_dict({"is_internal": StrictBool(load_default=False),
-                                key: fields.Raw(required=True, metadata=RULES_DOC)}, name=f"{prefix}New")
+                                key: fields.List(fields.Raw(), required=True, metadata=RULES_DOC)},
+                               name=f"{prefix}New")
     update = RulesetKey.from_dict({"is_internal": StrictBool(metadata={"description": "omitted: unchanged"}),
-                                   key: fields.Raw(required=True, metadata=RULES_DOC)}, name=f"{prefix}Update")
+                                   key: fields.List(fields.Raw(), required=True, metadata=RULES_DOC)},
+                                  name=f"{prefix}Update")
     return new, update
 
 

@@ -56,9 +56,13 @@ class SliceState:
 
 
 class RulesetCache:
-    def __init__(self, db, listener):
+    def __init__(self, db, listener, first_connect_wait: float = 2.0):
         self.db = db
         self.listener = listener
+        # A new process waits this long, once, for its listener's first connection, so the
+        # entries it loads right after starting are kept (and invalidated) like all others.
+        self.first_connect_wait = first_connect_wait
+        self._was_connected = False
         # key -> (generation, value); each dict is only replaced entry by entry under _lock
         self._families: dict[tuple, tuple[int, CompiledFamily | None]] = {}
         self._apps: dict[tuple, tuple[int, AppIndex]] = {}
@@ -140,6 +144,10 @@ class RulesetCache:
 
     def _get(self, store: dict, key: tuple, load: Callable):
         generation = self.listener.generation
+        if generation is None and not self._was_connected:
+            self.listener.wait_connected(self.first_connect_wait)
+            generation = self.listener.generation
+        self._was_connected = self._was_connected or generation is not None
         hit = store.get(key)
         if hit is not None and generation is not None and hit[0] == generation:
             return hit[1]
