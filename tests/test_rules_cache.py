@@ -40,6 +40,7 @@ def test_compiled_once_even_when_asked_at_once(realm):
     assert cache.loads == before + 1
     assert len({id(f) for f in families}) == 1
     assert cache.family(realm.name, 1, "retail", "nothing") is None
+    assert ("f", realm.name, 1, "retail", "nothing") not in cache._families      # misses are not kept
 
 
 def test_every_write_is_seen_by_the_next_call(realm):

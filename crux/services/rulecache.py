@@ -175,7 +175,7 @@ class RulesetCache:
             schema, rows = rule_store.family_rows(conn, realm, slice_id, app, cls)
             others = {} if schema is None else self._foreign_names(conn, realm, slice_id, app, cls)
         if schema is None:
-            return None, True
+            return None, False      # not kept: names that do not exist must not fill the memory
         doc = {"class": cls, "patternschema": schema["patternschema"], "actionschema": schema["actionschema"]}
         rulesets = {r["name"]: {"rules": r["rules"], "is_active": r["is_active"], "is_internal": r["is_internal"]}
                     for r in rows}
