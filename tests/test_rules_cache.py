@@ -119,6 +119,17 @@ def test_a_load_racing_an_invalidation_is_not_kept(realm):
 
     assert cache._get(cache._families, slot, load) == "what the load read"
     assert slot not in cache._families
+
+    def load_elsewhere():
+        cache.forget_app(realm.name, 1, "shop")            # another app, slice or realm: no matter
+        cache.forget_slice(realm.name, 2)
+        cache.forget_app("otherrealm", 1, "retail")
+        return "kept despite writes elsewhere", True
+
+    assert cache._get(cache._families, slot, load_elsewhere) == "kept despite writes elsewhere"
+    assert cache._families[slot][1] == "kept despite writes elsewhere"
+    cache.forget_slice(realm.name, 1)
+    assert slot not in cache._families
     assert cache._get(cache._families, slot, lambda: ("kept", True)) == "kept"
     assert cache._families[slot][1] == "kept"
     cache.forget_app(realm.name, 1, "retail")

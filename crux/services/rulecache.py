@@ -10,7 +10,8 @@ Entries are immutable snapshots, replaced and never changed, so a running evalua
 disturbed by a concurrent edit. Writers send `notify(tx, "rules" | "stepworkflow", realm=,
 slice=, app=, cls=)`; slice writes send "slice" {realm, slice}; a listener (re)connect drops
 everything, and while the listener is disconnected nothing loaded is kept. A load that races an
-invalidation (the epoch moved while it read the database) is used once but not kept.
+invalidation of its slice or app (the invalidation came after the load started) is used once
+but not kept.
 """
 from __future__ import annotations
 
@@ -69,7 +70,11 @@ class RulesetCache:
         self._slices: dict[tuple, tuple[int, SliceState]] = {}
         self._lock = threading.Lock()
         self._loading: dict[tuple, threading.Lock] = {}
+        # Invalidation marks: a counter bumped by every invalidation, and its value at the last
+        # one of each scope, so a load is kept only if nothing it covers was invalidated meanwhile.
         self._epoch = 0
+        self._cleared_at = 0
+        self._marks: dict[tuple, int] = {}      # (realm, slice) or (realm, slice, app) -> epoch
         self.loads = 0          # family compilations, for tests and metrics
         listener.subscribe("rules", self._on_app_change)
         listener.subscribe("stepworkflow", self._on_app_change)
@@ -110,6 +115,7 @@ class RulesetCache:
     def clear(self) -> None:
         with self._lock:
             self._epoch += 1
+            self._cleared_at = self._epoch
             self._families.clear()
             self._apps.clear()
             self._slices.clear()
@@ -118,10 +124,10 @@ class RulesetCache:
         """Drop what is cached for one (realm, slice, app): every class of it, and its index."""
         def hit(key):
             return key[1] == realm and key[2] == slice_id and key[3] == app
-        self._drop(hit, slices=False)
+        self._drop((realm, slice_id, app), hit, slices=False)
 
     def forget_slice(self, realm: str, slice_id: int) -> None:
-        self._drop(lambda key: key[1] == realm and key[2] == slice_id, slices=True)
+        self._drop((realm, slice_id), lambda key: key[1] == realm and key[2] == slice_id, slices=True)
 
     def _on_app_change(self, message: dict) -> None:
         realm, slice_id, app = message.get("realm"), message.get("slice"), message.get("app")
@@ -133,9 +139,10 @@ class RulesetCache:
     def _on_slice_change(self, message: dict) -> None:
         self.forget_slice(message.get("realm"), message.get("slice"))
 
-    def _drop(self, hit: Callable[[tuple], bool], slices: bool) -> None:
+    def _drop(self, scope: tuple, hit: Callable[[tuple], bool], slices: bool) -> None:
         with self._lock:
             self._epoch += 1
+            self._marks[scope] = self._epoch
             for store in (self._families, self._apps) + ((self._slices,) if slices else ()):
                 for key in [k for k in store if hit(k)]:
                     del store[key]
@@ -160,15 +167,20 @@ class RulesetCache:
                 hit = store.get(key)
                 if hit is not None and hit[0] == generation:
                     return hit[1]
-                epoch = self._epoch
+                started = self._epoch
                 value, keep = load()
                 with self._lock:
-                    if keep and epoch == self._epoch and self.listener.generation == generation:
+                    if keep and not self._invalidated_since(key, started) and self.listener.generation == generation:
                         store[key] = (generation, value)
             finally:
                 with self._lock:
                     self._loading.pop(key, None)
         return value
+
+    def _invalidated_since(self, key: tuple, epoch: int) -> bool:
+        """Whether an invalidation covering `key` happened after `epoch` (under _lock)."""
+        return (self._cleared_at > epoch or self._marks.get(key[1:3], 0) > epoch
+                or (len(key) > 3 and self._marks.get(key[1:4], 0) > epoch))
 
     def _load_family(self, realm, slice_id, app, cls):
         with self.db.connection() as conn:
