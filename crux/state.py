@@ -6,6 +6,7 @@ from crux.metrics import Metrics
 from crux.services.identity import IdentityService
 from crux.services.rulecache import RulesetCache
 from crux.services.tokens import TokenVerifier
+from crux.services.workflow import InstanceService
 from crux.store.db import Database
 from crux.store.notify import Listener
 
@@ -19,6 +20,7 @@ class Crux:
         self.tokens = TokenVerifier(settings)
         self.identities = IdentityService(self.db, self.listener, self.tokens, settings.identity_ttl)
         self.rules = RulesetCache(self.db, self.listener)
+        self.instances = InstanceService(self.db, self.rules)
         self.metrics = Metrics()
 
     def open(self) -> None:

@@ -72,7 +72,7 @@ class History(Schema):
 
 
 def _service(ctx) -> InstanceService:
-    return InstanceService(ctx.crux.db, ctx.crux.rules)
+    return ctx.crux.instances
 
 
 @bp.call("wfinstancenew", InstanceNew, need=ANYONE)

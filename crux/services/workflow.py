@@ -5,6 +5,14 @@ the open rows and their history. `wfinstancenew` evaluates before touching the d
 START step needs nothing stored) and then stores in one round trip; `wfinstancemarkdone` locks
 the instance's rows, decides (join, failure route, update in place or replacement) and evaluates
 while they stay locked, and writes every change in one statement sent with the commit.
+
+The common markdone, a row alone in its instance moving to one next step, takes a shorter way.
+Each process remembers the rows it handed out (id -> slice, app, workflow, alone); for such a
+row the evaluation needs nothing from the database (it depends on the entity, the reported step
+and stepfailed only), so it runs first and one statement then applies it on the condition that
+the row is still alone, at that step and not done (`store.move_alone`). That is the outcome the
+locked way would give; when the condition does not hold nothing is written and the locked way
+runs (and reports whatever is wrong).
 """
 from __future__ import annotations
 
@@ -37,9 +45,20 @@ class InstanceService:
     """Instance calls of one process: `db` for rows and history, `rules` (a RulesetCache) for
     compiled workflows, stepworkflows and slice states."""
 
+    HINTS_MAX = 200_000
+
     def __init__(self, db, rules):
         self.db = db
         self.rules = rules
+        # row id -> (slice, app, workflow, alone in its instance): facts of rows this process
+        # handed out; a stale one only costs the locked way (ids are never reused)
+        self._hints: dict[int, tuple] = {}
+
+    def _remember(self, slice_id: int, app: str, workflow: str, ids, alone: bool) -> None:
+        if len(self._hints) > self.HINTS_MAX:
+            self._hints.clear()
+        for row_id in ids:
+            self._hints[row_id] = (slice_id, app, workflow, alone)
 
     # ---- wfinstancenew ----------------------------------------------------------------------
 
@@ -60,11 +79,42 @@ class InstanceService:
             raise not_found("parent", data["parent"])
         if ev.done:
             return self._done_result(ev, data.get("parent"))
+        self._remember(slice_id, app, name, outcome.ids.values(), len(ev.tasks) == 1)
         return self._step_result(realm, slice_id, app, ev, outcome.ids, outcome.loggedat)
 
     # ---- wfinstancemarkdone -----------------------------------------------------------------
 
     def mark_done(self, ident: Identity, data: dict) -> dict:
+        hint = self._hints.get(data["id"])
+        if hint is not None and hint[3]:
+            result = self._mark_done_alone(ident, data, hint)
+            if result is not None:
+                return result
+        return self._mark_done_locked(ident, data)
+
+    def _mark_done_alone(self, ident: Identity, data: dict, hint: tuple) -> dict | None:
+        """The short way for a lone row moving to one next step; None: take the locked way."""
+        realm, row_id, step = ident.realm, data["id"], data["step"]
+        slice_id, app, name, _ = hint
+        failed = data.get("stepfailed", False)
+        try:
+            self._require_active_slice(realm, slice_id)
+            family, cls = self._runnable_workflow(realm, slice_id, app, name)
+            typed = self._convert(family, cls, data["entity"])
+            ev = self._evaluate(family, name, typed, step, failed, data.get("trace", 0),
+                                realm=realm, app=app, slice_id=slice_id, cls=cls)
+        except CruxError:
+            return None     # the locked way reports it, in its order of checks
+        if ev.done or len(ev.tasks) != 1:
+            return None
+        task = ev.tasks[0]
+        loggedat = store.move_alone(self.db, realm, row_id, (slice_id, app, name), step,
+                                    "failed" if failed else "done", task, task)
+        if loggedat is None:
+            return None
+        return self._step_result(realm, slice_id, app, ev, {task: row_id}, loggedat)
+
+    def _mark_done_locked(self, ident: Identity, data: dict) -> dict:
         realm, row_id, step = ident.realm, data["id"], data["step"]
         failed = data.get("stepfailed", False)
         with store.locked_instance(self.db, realm, row_id) as inst:
@@ -98,12 +148,15 @@ class InstanceService:
             change = _plan(row_id, outcome, inst.rows, replaced, ev, set_next)
             inst.apply(change)
         if ev.done:
+            for r in inst.rows:
+                self._hints.pop(r["id"], None)
             return self._done_result(ev, row["parent"])
         ids = inst.added_ids()
         if change.move is not None:
             ids[change.movestep] = change.move
         if set_next is not None and len(ev.tasks) > 1:
             ev.nextstep = set_next
+        self._remember(slice_id, app, name, ids.values(), len(ev.tasks) == 1 and set_next is None)
         return self._step_result(realm, slice_id, app, ev, ids, inst.now)
 
     # ---- wfinstanceabort, wfinstancelist, wfinstancehistory -----------------------------------

@@ -118,6 +118,9 @@ ORDER BY w.id
 FOR UPDATE OF w
 """
 
+# A wfid's open history row, if any, is its latest: steps of one row follow each other.
+_LATEST_HISTORY = "SELECT max(h.id) FROM wfhistory h WHERE h.realm = %(realm)s AND h.wfid = {wfid}"
+
 # Every change markdone makes, in one statement; each part is a no-op when its input is empty.
 # History: the reported row's open history row closes with its outcome, any other row leaving
 # with its history still open closes as aborted; every step handed out opens a new one.
@@ -125,7 +128,9 @@ APPLY_CHANGE = """
 WITH closed AS (
     UPDATE wfhistory SET closedat = now(),
            outcome = CASE WHEN wfid = %(reported)s::bigint THEN %(outcome)s::text ELSE 'aborted' END
-    WHERE realm = %(realm)s AND wfid = ANY(%(close)s::bigint[]) AND closedat IS NULL
+    WHERE id IN (SELECT (""" + _LATEST_HISTORY.format(wfid="c.wfid") + """)
+                 FROM unnest(%(close)s::bigint[]) AS c(wfid))
+      AND closedat IS NULL
 ), marked AS (
     UPDATE wfinstance SET doneat = now() WHERE realm = %(realm)s AND id = %(mark)s::bigint
 ), gone AS (
@@ -203,6 +208,44 @@ def locked_instance(db, realm: str, row_id: int):
         conn.execute(LOCK_BY_ROW, params)
         rows = conn.execute(INSTANCE_ROWS, params).fetchall()
         yield LockedInstance(conn, realm, rows)
+
+
+# ---- wfinstancemarkdone of a row known to be alone in its instance -----------------------------
+
+# One statement, so one transaction: the row moves to its next step only if it is still alone in
+# its instance at the step the evaluation assumed and not done. Any concurrent change to a lone
+# row's instance updates or deletes that row, and the UPDATE re-checks its conditions on the
+# row's latest version once the other transaction ends, so a lost race writes nothing.
+MOVE_ALONE = """
+WITH moved AS (
+    UPDATE wfinstance w SET step = %(movestep)s, nextstep = %(movenext)s, loggedat = now()
+    WHERE w.realm = %(realm)s AND w.id = %(id)s AND w.step = %(step)s AND w.doneat IS NULL
+      AND w.slice = %(slice)s AND w.app = %(app)s AND w.workflow = %(workflow)s
+      AND NOT EXISTS (SELECT 1 FROM wfinstance o
+                      WHERE o.realm = w.realm AND o.entityid = w.entityid AND o.workflow = w.workflow
+                        AND o.slice = w.slice AND o.app = w.app AND o.id <> w.id)
+    RETURNING id, realm, entityid, slice, app, class, workflow, step, parent, loggedat
+), closed AS (
+    UPDATE wfhistory SET closedat = now(), outcome = %(outcome)s
+    WHERE id = (""" + _LATEST_HISTORY.format(wfid="%(id)s") + """) AND closedat IS NULL
+      AND EXISTS (SELECT 1 FROM moved)
+)
+INSERT INTO wfhistory (wfid, realm, entityid, slice, app, class, workflow, step, parent, loggedat)
+SELECT id, realm, entityid, slice, app, class, workflow, step, parent, loggedat FROM moved
+RETURNING loggedat
+"""
+
+
+def move_alone(db, realm: str, row_id: int, key: tuple, step: str, outcome: str, movestep: str,
+               movenext: str) -> dt.datetime | None:
+    """Move a lone row from `step` to `movestep` (key: slice, app, workflow); the time it was
+    handed out, or None when the row is not (or no longer) alone at `step`: nothing is written."""
+    slice_id, app, workflow = key
+    params = {"realm": realm, "id": row_id, "step": step, "slice": slice_id, "app": app, "workflow": workflow,
+              "outcome": outcome, "movestep": movestep, "movenext": movenext}
+    with db.connection() as conn:
+        row = conn.execute(MOVE_ALONE, params).fetchone()
+    return None if row is None else row["loggedat"]
 
 
 # ---- wfinstanceabort --------------------------------------------------------------------------
@@ -303,12 +346,25 @@ def history(conn, realm: str, *, wfid: int | None = None, entityid: str | None =
 
 # ---- maintenance ------------------------------------------------------------------------------
 
-def prune_history_batch(db, before: dt.datetime, limit: int, realm: str | None = None) -> int:
-    """Delete up to `limit` history rows closed before `before`, in one transaction."""
-    realm_filter = "" if realm is None else " AND realm = %(realm)s"
+def prune_history_batch(db, before: dt.datetime, after_id: int, limit: int,
+                        realm: str | None = None) -> tuple[int, int | None, bool]:
+    """Look at up to `limit` history rows past id `after_id` and delete those closed before
+    `before` (of `realm`, or of every realm), in one transaction. History ids follow time, so
+    the walk goes in id order: returns (rows deleted, last id looked at, whether rows past it
+    may still be old enough)."""
+    realm_filter = "" if realm is None else " AND c.realm = %(realm)s"
     with db.transaction() as tx:
-        return tx.execute(
-            f"""DELETE FROM wfhistory WHERE id IN (
-                    SELECT id FROM wfhistory WHERE closedat < %(before)s{realm_filter}
-                    ORDER BY closedat LIMIT %(limit)s)""",
-            {"before": before, "limit": limit, "realm": realm}).rowcount
+        row = tx.one(
+            f"""WITH chunk AS (
+                    SELECT id, realm, loggedat, closedat FROM wfhistory WHERE id > %(after)s
+                    ORDER BY id LIMIT %(limit)s
+                ), gone AS (
+                    DELETE FROM wfhistory h USING chunk c
+                    WHERE h.id = c.id AND c.closedat < %(before)s{realm_filter}
+                    RETURNING h.id
+                )
+                SELECT (SELECT count(*) FROM gone) AS deleted, (SELECT max(id) FROM chunk) AS last,
+                       (SELECT max(loggedat) FROM chunk) AS newest""",
+            {"after": after_id, "limit": limit, "before": before, "realm": realm})
+    more = row["last"] is not None and row["newest"] < before
+    return row["deleted"], row["last"], more

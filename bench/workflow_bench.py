@@ -1,0 +1,541 @@
+#!/usr/bin/env python3
+"""HTTP benchmark of the workflow instance calls against a reference endpoint, in one server.
+
+    python bench/workflow_bench.py [--rows 1000000] [--seconds 15] [--clients 8]
+                                   [--workers 2] [--threads 2] [--database-url URL]
+
+gunicorn serves Crux's app plus a reference endpoint, a plain Flask view doing one transaction
+of SELECT ... FOR UPDATE, DELETE and INSERT on `bench_ref`, a table shaped like `wfinstance`
+(same columns and indexes) and preloaded with as many rows. Load generator processes (a small
+keep-alive HTTP client each) run instances of the shared workload `workflow-100`
+(START -> s1 -> ... -> s100 -> done) through `wfinstancenew` and repeated
+`wfinstancemarkdone`, against `wfinstance` preloaded with --rows open rows (and their open
+history rows). Phases:
+
+  1. latency at 10,000 preloaded rows: one client, markdone and reference (p50, p99)
+  2. the same after loading up to --rows
+  3. saturation: --clients closed-loop clients, reference then workflow (steps/s, p50, p99)
+  4. markdone latency with the workflow offered at the reference's saturation rate (open loop:
+     latency counts from each request's scheduled time, so falling behind shows)
+
+Targets: markdone throughput >= the reference's; p99 < 25 ms in phase 4; phase-2 markdone
+latency within 1.2x of phase 1. Results also go to bench/out/workflow.json.
+The database (`crux_bench` on the server of --database-url, else of the embedded PostgreSQL)
+is dropped and created again at every run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))
+
+from engine_bench import _shared_bench_dir  # noqa: E402
+
+sys.path.insert(0, str(_shared_bench_dir()))
+import gen_workloads  # noqa: E402
+
+REALM, APP, ADMIN = "bench", "bench", "admin"
+SECRET = "crux-bench-secret-0123456789abcdef0123456789"
+BENCH_DB = "crux_bench"
+LATENCY_ROWS = 10_000
+REF_COLUMNS = "realm, entityid, slice, app, class, workflow, step, nextstep"
+
+
+# ---- the server side: Crux plus the reference endpoint ----------------------------------------
+
+def make_app():
+    """gunicorn's entry point: Crux's app and the reference view, sharing Crux's pool."""
+    from flask import jsonify, request
+
+    from crux import create_app
+    app = create_app(migrate=False)
+    db = app.extensions["crux"].db
+
+    @app.post("/bench/ref")
+    def reference():
+        row_id = request.get_json()["id"]
+        with db.connection() as conn, conn.transaction():
+            row = conn.execute(f"SELECT id, {REF_COLUMNS} FROM bench_ref WHERE id = %s FOR UPDATE",
+                               (row_id,)).fetchone()
+            if row is None:
+                return jsonify({"error": "no such row"}), 404
+            conn.execute("DELETE FROM bench_ref WHERE id = %s", (row_id,))
+            new = conn.execute(
+                f"INSERT INTO bench_ref ({REF_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                (row["realm"], row["entityid"], row["slice"], row["app"], row["class"], row["workflow"],
+                 row["step"], row["nextstep"])).fetchone()
+        return jsonify({"id": new["id"]})
+
+    return app
+
+
+# ---- the load generator -----------------------------------------------------------------------
+
+class Client:
+    """A minimal HTTP/1.1 keep-alive client: the generator should cost little CPU."""
+
+    def __init__(self, port: int, token: str):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.head = (f"Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     f"Authorization: Bearer {token}\r\n").encode()
+        self.buf = b""
+
+    def post(self, path: str, payload: dict) -> tuple[int, dict]:
+        body = json.dumps(payload).encode()
+        self.sock.sendall(b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s"
+                          % (path.encode(), self.head, len(body), body))
+        while b"\r\n\r\n" not in self.buf:
+            self._more()
+        head, _, rest = self.buf.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
+        while len(rest) < length:
+            self.buf = head + b"\r\n\r\n" + rest
+            self._more()
+            head, _, rest = self.buf.partition(b"\r\n\r\n")
+        self.buf = rest[length:]
+        return int(head[9:12]), json.loads(rest[:length])
+
+    def _more(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buf += chunk
+
+
+class Pacer:
+    """Closed loop (rate None), or open loop at `rate` calls/s: `due()` is the time a call is
+    scheduled for, and latency counts from it."""
+
+    def __init__(self, rate: float | None, start: float):
+        self.interval = None if not rate else 1.0 / rate
+        self.next = start
+
+    def due(self) -> float:
+        now = time.perf_counter()
+        if self.interval is None:
+            return now
+        if self.next > now:
+            time.sleep(self.next - now)
+        due, self.next = self.next, self.next + self.interval
+        return due
+
+
+def _synchronised(client_fn):
+    """Connect, report ready, wait for the common start; then run with (start, warm, stop)."""
+    def run(index, port, token, clock, go, ready, out, *args):
+        client = Client(port, token)
+        ready.put(index)
+        go.wait()
+        start, warm, stop = clock[0], clock[1], clock[2]
+        client_fn(index, client, start, stop, warm, *args, out)
+    run.__name__ = client_fn.__name__
+    return run
+
+
+class Tally:
+    """Calls, failures and latencies (counted from each call's due time, after the warm-up)."""
+
+    def __init__(self, client: Client, warm: float):
+        self.client, self.warm = client, warm
+        self.calls, self.errors, self.first_error = 0, 0, None
+        self.latencies: list[float] = []
+
+    def post(self, path: str, payload: dict, due: float) -> dict | None:
+        status, body = self.client.post(path, payload)
+        end = time.perf_counter()
+        self.calls += 1
+        if status != 200:
+            self.errors += 1
+            self.first_error = self.first_error or body
+            return None
+        if due >= self.warm:
+            self.latencies.append(end - due)
+        return body
+
+    def report(self, new: list[float] | None = None) -> dict:
+        return {"done": self.latencies, "new": new or [], "errors": self.errors, "calls": self.calls,
+                "cpu": time.process_time(), "first_error": self.first_error}
+
+
+def _workflow_client(index: int, client: Client, start: float, stop: float, warm: float,
+                     rate: float | None, steps: list[str], out) -> None:
+    pacer = Pacer(rate, start)
+    starts, steps_done = Tally(client, warm), Tally(client, warm)
+    n = 0
+    while time.perf_counter() < stop:
+        n += 1
+        entity = {"class": "case", "amount": 10.0 + n % 1000}
+        body = starts.post("/api/v1/wfinstancenew", {"slice": 1, "app": APP, "workflow": "wf100",
+                                                     "entityid": f"run-{int(start * 1000)}-{index}-{n}",
+                                                     "entity": entity}, pacer.due())
+        if body is None:
+            continue
+        row_id = body["data"]["tasks"][0][steps[0]]
+        for step in steps:
+            due = pacer.due()
+            if due >= stop or steps_done.post("/api/v1/wfinstancemarkdone",
+                                              {"id": row_id, "step": step, "entity": entity}, due) is None:
+                break
+    report = steps_done.report(starts.latencies)
+    report.update(calls=starts.calls + steps_done.calls, errors=starts.errors + steps_done.errors,
+                  first_error=starts.first_error or steps_done.first_error)
+    out.put(report)
+
+
+def _reference_client(index: int, client: Client, start: float, stop: float, warm: float,
+                      rate: float | None, first_id: int, out) -> None:
+    pacer = Pacer(rate, start)
+    tally, row_id = Tally(client, warm), first_id
+    while True:
+        due = pacer.due()
+        if due >= stop:
+            break
+        body = tally.post("/bench/ref", {"id": row_id}, due)
+        if body is None:
+            break
+        row_id = body["id"]
+    out.put(tally.report())
+
+
+class CpuProbe:
+    """CPU seconds used by the server's processes and by the database's backends serving it."""
+
+    def __init__(self, server_pid: int, url: str):
+        import psutil
+        self.psutil, self.server, self.url = psutil, psutil.Process(server_pid), url
+
+    def sample(self) -> dict[str, float]:
+        import psycopg
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            backends = [r[0] for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+        out = {}
+        for group, procs in (("server", [self.server] + self.server.children(recursive=True)),
+                             ("database", [self._proc(p) for p in backends])):
+            total = 0.0
+            for proc in procs:
+                try:
+                    t = proc.cpu_times()
+                    total += t.user + t.system
+                except (self.psutil.Error, AttributeError):
+                    pass
+            out[group] = total
+        return out
+
+    def _proc(self, pid):
+        try:
+            return self.psutil.Process(pid)
+        except self.psutil.Error:
+            return None
+
+
+PROBE: CpuProbe | None = None
+
+
+def run_load(kind: str, clients: int, seconds: float, port: int, token: str, *, rate: float | None = None,
+             ref_ids: list[int] | None = None, warmup: float = 2.0) -> dict:
+    """Run `clients` generator processes for warmup + seconds; latencies count after the warmup.
+    CPU per call (server, database, generator) counts every call of the run."""
+    ctx = mp.get_context("fork")
+    out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    clock = ctx.Array("d", 3)
+    steps = [f"s{i}" for i in range(1, 101)]
+    per_client = None if rate is None else rate / clients
+    procs = []
+    for i in range(clients):
+        if kind == "workflow":
+            target, extra = _synchronised(_workflow_client), (per_client, steps)
+        else:
+            target, extra = _synchronised(_reference_client), (per_client, ref_ids[i])
+        proc = ctx.Process(target=target, args=(i, port, token, clock, go, ready, out, *extra))
+        proc.start()
+        procs.append(proc)
+    for _ in procs:
+        ready.get()
+    before = PROBE.sample() if PROBE else None
+    start = time.perf_counter() + 0.05
+    clock[0], clock[1], clock[2] = start, start + warmup, start + warmup + seconds
+    go.set()
+    parts = [out.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    done = sorted(x for p in parts for x in p["done"])
+    new = [x for p in parts for x in p["new"]]
+    calls = sum(p["calls"] for p in parts)
+    cpu = {"generator": sum(p["cpu"] for p in parts)}
+    if before is not None:
+        after = PROBE.sample()
+        cpu.update({k: after[k] - before[k] for k in after})
+    return {"calls": len(done), "per_second": len(done) / seconds, "p50_ms": _pct(done, 50),
+            "p99_ms": _pct(done, 99), "mean_ms": 1000 * statistics.fmean(done) if done else None,
+            "new_calls": len(new), "errors": sum(p["errors"] for p in parts),
+            "first_error": next((p["first_error"] for p in parts if p["first_error"]), None),
+            "cpu_ms_per_call": {k: round(1000 * v / max(1, calls), 3) for k, v in cpu.items()}}
+
+
+def _pct(sorted_values: list[float], p: float) -> float | None:
+    if not sorted_values:
+        return None
+    k = min(len(sorted_values) - 1, int(round(p / 100 * (len(sorted_values) - 1))))
+    return 1000 * sorted_values[k]
+
+
+# ---- database preparation ---------------------------------------------------------------------
+
+def _server_url(given: str | None) -> str:
+    if given:
+        return given
+    from crux.config import Settings
+    from crux.store.db import embedded_url
+    return embedded_url(Settings(data_dir=str(REPO / ".crux" / "bench")), database="postgres")
+
+
+def _database(server_url: str, name: str) -> str:
+    import psycopg
+    info = psycopg.conninfo.conninfo_to_dict(server_url)
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    info["dbname"] = name
+    return psycopg.conninfo.make_conninfo(**info)
+
+
+def prepare_database(url: str, settings) -> None:
+    """Migrations, the realm with its app, and the reference table."""
+    import psycopg
+
+    from crux.store import realms
+    from crux.store.db import Database
+    from crux.store.migrate import upgrade
+    upgrade(url, settings.schema_dir)
+    db = Database(settings, url)
+    db.pool.open(wait=True)
+    try:
+        with db.transaction(ADMIN, REALM) as tx:
+            realms.create_realm(tx, REALM, "benchmark realm", ADMIN)
+    finally:
+        db.close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("""CREATE TABLE bench_ref (
+            id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+            realm text NOT NULL, entityid text NOT NULL, slice integer NOT NULL, app text NOT NULL,
+            class text NOT NULL, workflow text NOT NULL, step text NOT NULL,
+            loggedat timestamptz NOT NULL DEFAULT now(), doneat timestamptz, nextstep text NOT NULL,
+            parent bigint)""")
+        conn.execute("CREATE INDEX bench_ref_entity ON bench_ref (realm, entityid, workflow)")
+        conn.execute("CREATE INDEX bench_ref_parent ON bench_ref (parent) WHERE parent IS NOT NULL")
+        conn.execute("CREATE INDEX bench_ref_slice_app ON bench_ref (realm, slice, app, workflow)")
+
+
+def preload(url: str, upto: int) -> None:
+    """Fill wfinstance (with an open history row each) and bench_ref up to `upto` rows."""
+    import psycopg
+    with psycopg.connect(url, autocommit=True) as conn:
+        have = conn.execute("SELECT count(*) FROM bench_ref").fetchone()[0]
+        batch = 200_000
+        for lo in range(have + 1, upto + 1, batch):
+            hi = min(upto, lo + batch - 1)
+            p = {"lo": lo, "hi": hi, "realm": REALM, "app": APP}
+            conn.execute("""
+                WITH ins AS (
+                    INSERT INTO wfinstance (realm, entityid, slice, app, class, workflow, step, nextstep, loggedat)
+                    SELECT %(realm)s, 'pre-' || g, 1, %(app)s, 'case', 'wf100', 's' || (1 + g %% 100),
+                           's' || (1 + g %% 100), now() - interval '1 day'
+                    FROM generate_series(%(lo)s::int, %(hi)s::int) g
+                    RETURNING id, realm, entityid, slice, app, class, workflow, step, loggedat)
+                INSERT INTO wfhistory (wfid, realm, entityid, slice, app, class, workflow, step, loggedat)
+                SELECT id, realm, entityid, slice, app, class, workflow, step, loggedat FROM ins""", p)
+            conn.execute(f"""INSERT INTO bench_ref ({REF_COLUMNS})
+                             SELECT %(realm)s, 'pre-' || g, 1, %(app)s, 'case', 'wf100', 's' || (1 + g %% 100),
+                                    's' || (1 + g %% 100)
+                             FROM generate_series(%(lo)s::int, %(hi)s::int) g""", p)
+        conn.execute("VACUUM ANALYZE wfinstance")
+        conn.execute("VACUUM ANALYZE wfhistory")
+        conn.execute("VACUUM ANALYZE bench_ref")
+
+
+def reference_ids(url: str, clients: int) -> list[int]:
+    """A distinct starting row of bench_ref for each client."""
+    import psycopg
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT id FROM bench_ref ORDER BY id LIMIT %s", (clients,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def table_rows(url: str) -> int:
+    import psycopg
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM wfinstance").fetchone()[0]
+
+
+# ---- the server -------------------------------------------------------------------------------
+
+def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
+    env = {**os.environ, "CRUX_DATABASE_URL": url, "CRUX_JWT_SECRET": SECRET, "CRUX_LOG_LEVEL": "warn",
+           "CRUX_POOL_MAX": str(max(4, threads + 2)), "PYTHONPATH": f"{REPO}{os.pathsep}{HERE}"}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    proc = subprocess.Popen(
+        [str(gunicorn), "--chdir", str(HERE), "-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", "gthread",
+         "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning", "workflow_bench:make_app()"],
+        env=env, stdout=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def define_workflow(port: int, token: str) -> None:
+    """The workflow-100 workload as a workflow of the benchmark realm (through the API)."""
+    wl = gen_workloads.build("workflow-100", n_entities=1)
+    client = Client(port, token)
+    calls = [("appnew", {"name": APP, "descr": "benchmark"}),
+             ("wfschemanew", {"slice": 1, "app": APP, "class": wl["schema"]["class"],
+                              "patternschema": wl["schema"]["patternschema"],
+                              "actionschema": wl["schema"]["actionschema"]})]
+    for rs in wl["rulesets"]:
+        key = {"slice": 1, "app": APP, "class": rs["class"], "name": rs["name"]}
+        calls += [("workflownew", {**key, "flowrules": rs["rules"]}), ("workflowactivate", key)]
+    for call, payload in calls:
+        status, body = client.post(f"/api/v1/{call}", payload)
+        if status != 200:
+            raise SystemExit(f"{call}: {status} {body}")
+
+
+# ---- the run ----------------------------------------------------------------------------------
+
+def _row(label: str, res: dict) -> str:
+    def f(v):
+        return "-" if v is None else f"{v:8.2f}"
+    cpu = " ".join(f"{k} {v:.2f}" for k, v in res["cpu_ms_per_call"].items())
+    return (f"  {label:<40} {res['per_second']:7.0f}/s  p50 {f(res['p50_ms'])} ms  p99 {f(res['p99_ms'])} ms"
+            f"  ({res['calls']} calls, {res['errors']} errors; cpu ms/call: {cpu})")
+
+
+def _median(runs: list[dict]) -> dict:
+    """The run with the median throughput, carrying every round's figures."""
+    ordered = sorted(runs, key=lambda r: r["per_second"])
+    mid = dict(ordered[(len(ordered) - 1) // 2])
+    mid["rounds"] = [{k: r[k] for k in ("per_second", "p50_ms", "p99_ms")} for r in runs]
+    return mid
+
+
+def alternate(rounds: int, labels: tuple[str, str], runs) -> dict[str, dict]:
+    """Run the two loads alternately `rounds` times (noise from elsewhere hits both alike);
+    print every round and return each one's median round."""
+    got: dict[str, list] = {labels[0]: [], labels[1]: []}
+    for i in range(rounds):
+        for label, fn in zip(labels, runs):
+            res = fn()
+            got[label].append(res)
+            print(_row(f"{label} (round {i + 1})", res), flush=True)
+    return {label: _median(rs) for label, rs in got.items()}
+
+
+def run(args) -> dict:
+    from crux.config import Settings
+    from crux.services.tokens import TokenVerifier
+    settings = Settings(jwt_secret=SECRET, data_dir=str(REPO / ".crux" / "bench"))
+    url = _database(_server_url(args.database_url), BENCH_DB)
+    print(f"database {urllib.parse.urlsplit(url).path or url}: preparing", flush=True)
+    prepare_database(url, settings)
+    token = TokenVerifier(settings).mint(REALM, ADMIN, 24 * 3600)
+    server = start_server(url, args.port, args.workers, args.threads)
+    global PROBE
+    PROBE = CpuProbe(server.pid, url)
+    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                     "server": {"workers": args.workers, "threads": args.threads}, "phases": {}}
+    try:
+        define_workflow(args.port, token)
+        phases = results["phases"]
+        for label, upto in (("small", min(LATENCY_ROWS, args.rows)), ("large", args.rows)):
+            t0 = time.time()
+            preload(url, upto)
+            rows = table_rows(url)
+            print(f"wfinstance holds {rows} rows (loaded in {time.time() - t0:.0f} s)", flush=True)
+            got = alternate(args.rounds, (f"markdone, 1 client, {rows} rows", f"reference, 1 client, {rows} rows"), (
+                lambda: run_load("workflow", 1, args.latency_seconds, args.port, token),
+                lambda: run_load("reference", 1, args.latency_seconds, args.port, token,
+                                 ref_ids=reference_ids(url, 1))))
+            one, ref = got.values()
+            phases[f"latency_{label}"] = {"rows": rows, "markdone": one, "reference": ref}
+        got = alternate(args.rounds, (f"reference, {args.clients} clients", f"markdone, {args.clients} clients"), (
+            lambda: run_load("reference", args.clients, args.seconds, args.port, token,
+                             ref_ids=reference_ids(url, args.clients)),
+            lambda: run_load("workflow", args.clients, args.seconds, args.port, token)))
+        ref, wf = got.values()
+        phases["saturation"] = {"clients": args.clients, "reference": ref, "markdone": wf}
+        rate = ref["per_second"]
+        paced = run_load("workflow", args.clients, args.seconds, args.port, token, rate=rate)
+        phases["at_reference_rate"] = {"offered_per_second": rate, "clients": args.clients, "markdone": paced}
+        print(_row(f"markdone offered {rate:.0f}/s (open loop)", paced), flush=True)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    small, large = phases["latency_small"]["markdone"], phases["latency_large"]["markdone"]
+    growth = statistics.median(r["p50_ms"] for r in large["rounds"]) / statistics.median(
+        r["p50_ms"] for r in small["rounds"])
+    results["targets"] = {
+        "throughput_ratio": wf["per_second"] / ref["per_second"],
+        "throughput_ok": wf["per_second"] >= ref["per_second"],
+        "p99_at_reference_rate_ms": paced["p99_ms"],
+        "p99_ok": paced["p99_ms"] is not None and paced["p99_ms"] < 25.0,
+        "latency_growth": growth,
+        "latency_growth_ok": growth <= 1.2,
+    }
+    return results
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000, help="open wfinstance rows preloaded")
+    ap.add_argument("--seconds", type=float, default=15.0, help="measured seconds of each saturation phase")
+    ap.add_argument("--latency-seconds", type=float, default=8.0, help="measured seconds of each latency phase")
+    ap.add_argument("--clients", type=int, default=8, help="load generator processes")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of each measurement (medians reported)")
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    ap.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    ap.add_argument("--port", type=int, default=8097)
+    ap.add_argument("--database-url", default=os.environ.get("CRUX_BENCH_DATABASE_URL"),
+                    help="a PostgreSQL server (any database on it); default: the embedded one")
+    ap.add_argument("--out", default=str(HERE / "out" / "workflow.json"))
+    args = ap.parse_args(argv)
+    results = run(args)
+    t = results["targets"]
+    print(f"\nmarkdone/reference throughput: {t['throughput_ratio']:.2f}x (target >= 1.0: "
+          f"{'met' if t['throughput_ok'] else 'NOT met'})")
+    print(f"markdone p99 at the reference's rate: {t['p99_at_reference_rate_ms'] or float('nan'):.1f} ms "
+          f"(target < 25 ms: "
+          f"{'met' if t['p99_ok'] else 'NOT met'})")
+    print(f"markdone p50 at {results['phases']['latency_large']['rows']} rows / at "
+          f"{results['phases']['latency_small']['rows']} rows: {t['latency_growth']:.2f}x (target <= 1.2: "
+          f"{'met' if t['latency_growth_ok'] else 'NOT met'})")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

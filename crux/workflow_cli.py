@@ -1,0 +1,256 @@
+"""`crux workflow graph` (draw a workflow) and `crux history prune` (delete old closed history).
+
+    crux workflow graph --slice 1 --app onboarding --workflow onboarding [--realm demo] [--format dot]
+    crux workflow graph --files examples/onboarding --workflow onboarding
+    crux history prune --older-than 90d [--realm R] [--batch 5000]
+
+The graph has the steps as nodes (plus START and done), one edge per rule from the step(s) it
+tests to the task(s) it hands out, labelled with its other conditions (`failed`/`ok` for
+stepfailed); several tasks at once fan out and join (dashed) at their `nextstep`; a step carried
+out by a sub-workflow points (dotted) at that workflow.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import click
+
+from crux.engine import normalize_rules
+
+DONE = "done"
+_OPS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+
+# ---- the graph --------------------------------------------------------------------------------
+
+@dataclass
+class Edge:
+    src: str
+    dst: str
+    label: str = ""
+    kind: str = "step"          # step | failed | join | runs
+
+
+@dataclass
+class Graph:
+    name: str
+    steps: list[str]
+    edges: list[Edge] = field(default_factory=list)
+    subflows: dict[str, str] = field(default_factory=dict)     # step -> workflow
+
+
+def _term_text(term: dict) -> str | None:
+    attr, op, val = term["attr"], term["op"], term["val"]
+    if attr == "step":
+        return None
+    if attr == "stepfailed" and op in ("eq", "ne"):
+        return "failed" if (op == "eq") == bool(val) else "ok"
+    return f"{attr} {_OPS.get(op, op)} {val if not isinstance(val, bool) else str(val).lower()}"
+
+
+def build_graph(family, name: str, stepworkflows: dict[str, str]) -> Graph:
+    """The graph of workflow `name` of a compiled family (its class's schema and rulesets)."""
+    steps = [s for s in _step_values(family) if s != "START"]
+    graph = Graph(name, steps)
+    rules = normalize_rules(list(family.rulesets[name].rules))
+    for rule, move in zip(rules, family.steps_of(name)):
+        if move["from"]:
+            sources = list(move["from"])
+        else:
+            sources = [s for s in ["START"] + steps if s not in move["not_from"]]
+        terms = [t for t in (_term_text(t) for t in rule["rulepattern"]) if t]
+        acts = rule["ruleactions"]
+        terms += [f"calls {c}" for c in (acts["thencall"], acts["elsecall"]) if c]
+        label = ", ".join(terms)
+        kind = "failed" if move["stepfailed"] is True else "step"
+        targets = [DONE] if move["done"] else list(move["tasks"])
+        concurrent = len(targets) > 1
+        for src in sources:
+            for dst in targets:
+                graph.edges.append(Edge(src, dst, (label + " " if label else "") + ("∥" if concurrent else ""), kind))
+        # tasks that join elsewhere: a concurrent set, or a task replacing a failed member of one
+        if move["nextstep"] and (concurrent or move["nextstep"] not in targets):
+            for task in targets:
+                graph.edges.append(Edge(task, move["nextstep"], "join", "join"))
+    graph.subflows = {s: w for s, w in stepworkflows.items() if s in steps}
+    return graph
+
+
+def _step_values(family) -> list[str]:
+    for attr in family.schema["patternschema"]:
+        if attr["attr"] == "step":
+            return list(attr.get("vals", []))
+    return []
+
+
+def _dedup(edges: list[Edge]) -> list[Edge]:
+    seen, out = set(), []
+    for e in edges:
+        key = (e.src, e.dst, e.label.strip(), e.kind)
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
+
+
+def to_mermaid(graph: Graph) -> str:
+    def node(step: str) -> str:
+        return {"START": "n_START", DONE: "n_DONE"}.get(step, f"s_{step}")
+
+    def text(label: str) -> str:
+        return label.strip().replace('"', "#quot;")
+
+    lines = ["flowchart TD", '    n_START(("START"))', '    n_DONE((("done")))']
+    lines += [f'    {node(s)}["{s}"]' for s in graph.steps]
+    arrows = {"step": "-->", "failed": "-->", "join": "-.->", "runs": "-.->"}
+    for e in _dedup(graph.edges):
+        label = text(e.label)
+        arrow = arrows[e.kind]
+        lines.append(f'    {node(e.src)} {arrow}|"{label}"| {node(e.dst)}' if label
+                     else f"    {node(e.src)} {arrow} {node(e.dst)}")
+    for step, workflow in graph.subflows.items():
+        lines.append(f'    {node(step)} -.->|"runs"| w_{workflow}[["workflow {workflow}"]]')
+    failed = [i for i, e in enumerate(_dedup(graph.edges)) if e.kind == "failed"]
+    if failed:
+        lines.append(f"    linkStyle {','.join(map(str, failed))} stroke:#c0392b")
+    return "\n".join(lines) + "\n"
+
+
+def to_dot(graph: Graph) -> str:
+    def q(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = [f"digraph {q(graph.name)} {{", "    rankdir=TB;", "    node [shape=box, style=rounded];",
+             '    "START" [shape=circle];', f'    {q(DONE)} [shape=doublecircle];']
+    style = {"step": "", "failed": ", color=firebrick, fontcolor=firebrick", "join": ", style=dashed",
+             "runs": ", style=dotted"}
+    for e in _dedup(graph.edges):
+        lines.append(f"    {q(e.src)} -> {q(e.dst)} [label={q(e.label.strip())}{style[e.kind]}];")
+    for step, workflow in graph.subflows.items():
+        lines.append(f'    {q("workflow " + workflow)} [shape=component];')
+        lines.append(f'    {q(step)} -> {q("workflow " + workflow)} [label="runs", style=dotted];')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# ---- where the workflow comes from ------------------------------------------------------------
+
+class _NoListener:
+    """A one-shot command keeps nothing cached, so it needs no invalidations."""
+    generation = None
+
+    def subscribe(self, kind, handler):
+        pass
+
+    def on_reset(self, handler):
+        pass
+
+
+def _from_database(realm: str, slice_id: int, app: str, name: str):
+    from crux.cli import _database_url, _settings
+    from crux.services.rulecache import RulesetCache
+    from crux.store.db import Database
+    settings = _settings()
+    db = Database(settings, _database_url(settings))
+    db.pool.open(wait=True)
+    try:
+        cache = RulesetCache(db, _NoListener())
+        family, _cls = cache.workflow(realm, slice_id, app, name)
+        return family, dict(cache.stepworkflows(realm, slice_id, app))
+    finally:
+        db.close()
+
+
+def _from_files(folder: str, name: str):
+    from pathlib import Path
+
+    from crux.rules_cli import Library, load_family
+    lib = Library(sorted(Path(folder).glob("*.json")))
+    doc = lib.ruleset(name)
+    if doc is None:
+        raise click.ClickException(f"no workflow {name} in {folder}")
+    family = load_family(lib, doc.cls)
+    stepworkflows = {e["step"]: e["workflow"] for d in lib.of_kind("stepworkflows") for e in d.data}
+    return family, stepworkflows
+
+
+# ---- commands ---------------------------------------------------------------------------------
+
+@click.group("workflow")
+def workflow():
+    """Workflow commands."""
+
+
+@workflow.command("graph")
+@click.option("--workflow", "name", required=True, help="the workflow to draw")
+@click.option("--slice", "slice_id", type=int, help="with the database: the slice")
+@click.option("--app", help="with the database: the app")
+@click.option("--realm", default="demo", show_default=True, help="with the database: the realm")
+@click.option("--files", type=click.Path(exists=True, file_okay=False),
+              help="read a folder of schema/workflow JSON files (the examples/ format) instead of the database")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+def graph_cmd(name, slice_id, app, realm, files, fmt):
+    """Draw a workflow: steps as nodes, rules as edges labelled with their conditions, concurrent
+    fan-out with its join, and sub-workflows."""
+    from crux.engine import ValidationFailed
+    from crux.errors import CruxError
+    try:
+        if files:
+            family, stepworkflows = _from_files(files, name)
+        else:
+            if slice_id is None or not app:
+                raise click.UsageError("give --slice and --app (or --files DIR)")
+            family, stepworkflows = _from_database(realm.lower(), slice_id, app.lower(), name)
+    except CruxError as exc:
+        raise click.ClickException(str(exc)) from None
+    except (ValidationFailed, LookupError) as exc:
+        raise click.ClickException(f"the workflow does not compile: {exc}") from None
+    if family.brwf != "W" or name not in family.rulesets:
+        raise click.ClickException(f"{name} is not a workflow")
+    graph = build_graph(family, name, stepworkflows)
+    click.echo(to_mermaid(graph) if fmt == "mermaid" else to_dot(graph), nl=False)
+
+
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_age(text: str) -> dt.timedelta:
+    """`90d`, `12h`, `30m`, `2w`, `45s` -> a timedelta."""
+    m = _DURATION.match(text.strip().lower())
+    if not m:
+        raise click.BadParameter("a number and a unit: s, m, h, d or w (e.g. 90d)", param_hint="--older-than")
+    return dt.timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+
+
+@click.group("history")
+def history():
+    """Workflow history commands."""
+
+
+@history.command("prune")
+@click.option("--older-than", "age", required=True, help="delete history closed longer ago than this (e.g. 90d)")
+@click.option("--realm", help="only this realm (default: every realm)")
+@click.option("--batch", default=5000, show_default=True, help="rows looked at per transaction")
+def prune_cmd(age, realm, batch):
+    """Delete closed workflow history older than a given age, in batches (open steps are kept)."""
+    from crux.cli import _database_url, _settings
+    from crux.store import instances
+    from crux.store.db import Database
+    before = dt.datetime.now(dt.timezone.utc) - parse_age(age)
+    settings = _settings()
+    db = Database(settings, _database_url(settings))
+    db.pool.open(wait=True)
+    total, after = 0, 0
+    try:
+        more = True
+        while more:
+            deleted, last, more = instances.prune_history_batch(db, before, after, batch,
+                                                                realm.lower() if realm else None)
+            total += deleted
+            after = last if last is not None else after
+    finally:
+        db.close()
+    click.echo(f"deleted {total} history rows closed before {before.isoformat(timespec='seconds')}")
