@@ -137,29 +137,21 @@ def to_dot(graph: Graph) -> str:
 
 # ---- where the workflow comes from ------------------------------------------------------------
 
-class _NoListener:
-    """A one-shot command keeps nothing cached, so it needs no invalidations."""
-    generation = None
-
-    def subscribe(self, kind, handler):
-        pass
-
-    def on_reset(self, handler):
-        pass
-
-
 def _from_database(realm: str, slice_id: int, app: str, name: str):
     from crux.cli import _database_url, _settings
     from crux.services.rulecache import RulesetCache
     from crux.store.db import Database
+    from crux.store.notify import Listener
     settings = _settings()
     db = Database(settings, _database_url(settings))
     db.pool.open(wait=True)
+    listener = Listener(db.url)
     try:
-        cache = RulesetCache(db, _NoListener())
+        cache = RulesetCache(db, listener)
         family, _cls = cache.workflow(realm, slice_id, app, name)
         return family, dict(cache.stepworkflows(realm, slice_id, app))
     finally:
+        listener.stop()
         db.close()
 
 
@@ -233,7 +225,7 @@ def history():
 @history.command("prune")
 @click.option("--older-than", "age", required=True, help="delete history closed longer ago than this (e.g. 90d)")
 @click.option("--realm", help="only this realm (default: every realm)")
-@click.option("--batch", default=5000, show_default=True, help="rows looked at per transaction")
+@click.option("--batch", default=5000, show_default=True, help="rows deleted per transaction")
 def prune_cmd(age, realm, batch):
     """Delete closed workflow history older than a given age, in batches (open steps are kept)."""
     from crux.cli import _database_url, _settings
@@ -243,14 +235,13 @@ def prune_cmd(age, realm, batch):
     settings = _settings()
     db = Database(settings, _database_url(settings))
     db.pool.open(wait=True)
-    total, after = 0, 0
+    total = 0
     try:
-        more = True
-        while more:
-            deleted, last, more = instances.prune_history_batch(db, before, after, batch,
-                                                                realm.lower() if realm else None)
+        while True:
+            deleted = instances.prune_history_batch(db, before, batch, realm.lower() if realm else None)
             total += deleted
-            after = last if last is not None else after
+            if deleted < batch:
+                break
     finally:
         db.close()
     click.echo(f"deleted {total} history rows closed before {before.isoformat(timespec='seconds')}")

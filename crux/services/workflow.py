@@ -54,6 +54,10 @@ class InstanceService:
         # handed out; a stale one only costs the locked way (ids are never reused)
         self._hints: dict[int, tuple] = {}
 
+    def forget(self) -> None:
+        """Drop what this process remembers of rows (it then acts like any other process)."""
+        self._hints.clear()
+
     def _remember(self, slice_id: int, app: str, workflow: str, ids, alone: bool) -> None:
         if len(self._hints) > self.HINTS_MAX:
             self._hints.clear()

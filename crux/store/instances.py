@@ -346,25 +346,14 @@ def history(conn, realm: str, *, wfid: int | None = None, entityid: str | None =
 
 # ---- maintenance ------------------------------------------------------------------------------
 
-def prune_history_batch(db, before: dt.datetime, after_id: int, limit: int,
-                        realm: str | None = None) -> tuple[int, int | None, bool]:
-    """Look at up to `limit` history rows past id `after_id` and delete those closed before
-    `before` (of `realm`, or of every realm), in one transaction. History ids follow time, so
-    the walk goes in id order: returns (rows deleted, last id looked at, whether rows past it
-    may still be old enough)."""
-    realm_filter = "" if realm is None else " AND c.realm = %(realm)s"
+def prune_history_batch(db, before: dt.datetime, limit: int, realm: str | None = None) -> int:
+    """Delete up to `limit` history rows closed before `before` (of `realm`, or of every realm)
+    in one transaction; return how many. A row closed before the cutoff was logged before it."""
+    realm_filter = "" if realm is None else " AND realm = %(realm)s"
     with db.transaction() as tx:
-        row = tx.one(
-            f"""WITH chunk AS (
-                    SELECT id, realm, loggedat, closedat FROM wfhistory WHERE id > %(after)s
-                    ORDER BY id LIMIT %(limit)s
-                ), gone AS (
-                    DELETE FROM wfhistory h USING chunk c
-                    WHERE h.id = c.id AND c.closedat < %(before)s{realm_filter}
-                    RETURNING h.id
-                )
-                SELECT (SELECT count(*) FROM gone) AS deleted, (SELECT max(id) FROM chunk) AS last,
-                       (SELECT max(loggedat) FROM chunk) AS newest""",
-            {"after": after_id, "limit": limit, "before": before, "realm": realm})
-    more = row["last"] is not None and row["newest"] < before
-    return row["deleted"], row["last"], more
+        return tx.execute(
+            f"""DELETE FROM wfhistory WHERE id IN (
+                    SELECT id FROM wfhistory
+                    WHERE loggedat < %(before)s AND closedat < %(before)s{realm_filter}
+                    LIMIT %(limit)s)""",
+            {"before": before, "limit": limit, "realm": realm}).rowcount

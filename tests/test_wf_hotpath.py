@@ -1,0 +1,86 @@
+"""The short way of wfinstancemarkdone (a row alone in its instance, moving to one next step)
+gives what the locked way gives, and stays right under races and with stale knowledge."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import error_of
+from tests.wf_support import done, entity, history, ids_of, rows, setup_flows, start
+
+
+@pytest.fixture
+def flows(realm):
+    setup_flows(realm)
+    return realm
+
+
+def _run_seq(realm, entityid: str, cold: bool) -> list:
+    """seq with a failure on the way; `cold`: this process knows nothing of the rows at each call."""
+    instances = realm.crux.instances
+    out = []
+    row_id = ids_of(start(realm, "seq", entityid))["a"]
+    for step, failed in (("a", True), ("fix", False), ("a", False), ("b", False)):
+        if cold:
+            instances.forget()
+        result = done(realm, row_id, step, stepfailed=failed)
+        out.append({k: v for k, v in result.items() if k != "loggedat"})
+    return [row_id, out]
+
+
+def test_short_and_locked_ways_agree(flows):
+    warm_id, warm = _run_seq(flows, "warm", cold=False)
+    cold_id, cold = _run_seq(flows, "cold", cold=True)
+    relabel = {cold_id: warm_id}
+    assert [{k: ([{t: relabel.get(i, i) for t, i in d.items()} for d in v] if k == "tasks" else v)
+             for k, v in r.items()} for r in cold] == warm
+    assert [h[1:] for h in history(flows, entityid="warm")] == [h[1:] for h in history(flows, entityid="cold")]
+
+
+def test_retried_report_of_a_lone_row_moves_it_once(flows):
+    for attempt in range(3):
+        row_id = ids_of(start(flows, "seq", f"r{attempt}"))["a"]
+        gate = threading.Barrier(6)
+        token = flows.token()
+
+        def report(_):
+            client = flows.app.test_client()
+            gate.wait()
+            resp = client.post("/api/v1/wfinstancemarkdone", json={"data": {"id": row_id, "step": "a",
+                                                                            "entity": entity()}},
+                               headers={"Authorization": f"Bearer {token}"})
+            return resp.status_code, resp.get_json()
+
+        with ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(report, range(6)))
+        assert sorted(status for status, _ in results) == [200] + [400] * 5, results
+        assert {body["messages"][0]["errcode"] for status, body in results if status == 400} == {"step_not_found"}
+        assert [r["step"] for r in rows(flows, entityid=f"r{attempt}")] == ["b"]
+        assert [h[1:] for h in history(flows, entityid=f"r{attempt}")] == [("a", "done"), ("b", None)]
+
+
+def test_a_row_aborted_elsewhere_is_not_found(flows):
+    row_id = ids_of(start(flows, "seq", "e1"))["a"]
+    flows.ok("wfinstanceabort", {"id": row_id})
+    resp = flows.call("wfinstancemarkdone", {"id": row_id, "step": "a", "entity": entity()})
+    assert resp.status_code == 404 and error_of(resp)["field"] == "id"
+
+
+def test_a_lone_row_ending_the_instance(flows):
+    row_id = ids_of(start(flows, "seq", "e1"))["a"]
+    assert done(flows, row_id, "a")["tasks"] == [{"b": row_id}]
+    assert done(flows, row_id, "b") == {"done": True}
+    resp = flows.call("wfinstancemarkdone", {"id": row_id, "step": "b", "entity": entity()})
+    assert resp.status_code == 404
+
+
+def test_errors_on_the_short_way_are_those_of_the_locked_way(flows):
+    row_id = ids_of(start(flows, "seq", "e1"))["a"]
+    # a wrong step and a bad entity: the step is reported first, as the locked way checks it first
+    resp = flows.call("wfinstancemarkdone", {"id": row_id, "step": "b", "entity": {"amount": "x"}})
+    assert error_of(resp)["errcode"] == "step_not_found"
+    resp = flows.call("wfinstancemarkdone", {"id": row_id, "step": "a", "entity": {"amount": "x"}})
+    assert (error_of(resp)["errcode"], error_of(resp)["field"]) == ("invalid", "entity.amount")
+    assert rows(flows, entityid="e1")[0]["step"] == "a"
