@@ -155,3 +155,41 @@ def test_values_as_strings_or_native(realm, entity, expected):
     order_rules(realm)
     resp = apply(realm, entity)
     assert resp.status_code == 200 and resp.get_json()["data"] == expected
+
+
+@pytest.mark.parametrize("payload", [
+    {"slice": 1, "app": "Retail", "ruleset": "main", "entity": {}},
+    {"slice": 1, "app": "retail", "class": "order", "ruleset": "main", "entity": {"a": 1}, "trace": 2, "extra": 1},
+    {"slice": 0, "app": "retail", "ruleset": "main", "entity": {}},
+    {"slice": True, "app": "retail", "ruleset": "main", "entity": {}},
+    {"slice": 1.0, "app": "retail", "ruleset": "main", "entity": {}},
+    {"slice": 1, "app": "re tail", "ruleset": "main", "entity": {}},
+    {"slice": 1, "app": "retail", "ruleset": "Main", "entity": {}},
+    {"slice": 1, "app": "retail", "ruleset": "main", "entity": []},
+    {"slice": 1, "app": "retail", "ruleset": "main", "entity": {}, "class": None},
+    {"slice": 1, "app": "retail", "ruleset": "main", "entity": {}, "class": "Order"},
+    {"slice": 1, "app": "retail", "ruleset": "main", "entity": {}, "trace": None},
+    {"slice": 1, "app": "retail", "ruleset": "main", "entity": {}, "trace": True},
+    {"slice": 1, "app": "x" * 65, "ruleset": "main", "entity": {}},
+    {"app": "retail", "ruleset": "main"},
+])
+def test_the_fast_payload_check_agrees_with_marshmallow(payload):
+    """breapplyrules accepts well-formed payloads without marshmallow: same result, same problems."""
+    from marshmallow import EXCLUDE, Schema, ValidationError
+
+    from crux.api.rules import ApplyRules
+    schema = ApplyRules()
+
+    def outcome(load):
+        try:
+            return load(dict(payload), unknown=EXCLUDE)
+        except ValidationError as exc:
+            return exc.messages
+
+    assert outcome(schema.load) == outcome(lambda data, **kw: Schema.load(schema, data, **kw))
+
+
+def test_well_formed_payloads_take_the_fast_path():
+    from crux.api.rules import _apply_fast
+    assert _apply_fast({"slice": 2, "app": "Retail", "ruleset": "main", "entity": {"a": 1}, "trace": 1}) == \
+        {"slice": 2, "app": "retail", "ruleset": "main", "entity": {"a": 1}, "trace": 1}
