@@ -106,9 +106,7 @@ class RuleService:
     def _ruleset_of(conn, realm, slice_id, app, cls, name, kind: Kind, lock: bool = False) -> dict:
         row = rule_store.get_ruleset(conn, realm, slice_id, app, cls, name, lock=lock)
         if row is None or row["brwf"] != kind.brwf:
-            schema = rule_store.get_schema(conn, realm, slice_id, app, cls)
-            if schema is None or schema["brwf"] != kind.brwf:
-                RuleService._schema_of(conn, realm, slice_id, app, cls, kind)
+            RuleService._schema_of(conn, realm, slice_id, app, cls, kind)   # a missing class is named first
             raise CruxError("not_found", "name", [name], f"{kind.word} ruleset {name} of class {cls} does not exist")
         return row
 
