@@ -74,7 +74,7 @@ def realm_add(name, admin, longname):
     """Create realm NAME with slice 1 (active) and an admin user holding root and auth."""
     from crux.api.fields import IDENT
     name, admin = name.lower(), admin.lower()
-    if not IDENT.match(name):
+    if not IDENT.fullmatch(name):
         raise click.BadParameter("a realm name is a lower-case identifier", param_hint="NAME")
     settings = _settings()
     if not _create_realm(settings, _database_url(settings), name, admin, longname):

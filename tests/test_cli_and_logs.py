@@ -102,3 +102,4 @@ def test_tokens_from_a_jwks_url(settings):
         assert getattr(info.value, "status", None) == 401
     finally:
         server.shutdown()
+        server.server_close()

@@ -37,7 +37,7 @@ class Name(fields.String):
     def _deserialize(self, value, attr, data, **kw):
         given = super()._deserialize(value, attr, data, **kw)
         text = given.lower() if self.fold else given
-        if not IDENT.match(text) or len(text) > 64:
+        if not IDENT.fullmatch(text) or len(text) > 64:
             raise ValidationError("invalid: must be an identifier: a lower-case letter, then letters, digits or _ (at most 64)")
         return given if self.keep_case else text
 
@@ -47,7 +47,7 @@ class UpperName(fields.String):
 
     def _deserialize(self, value, attr, data, **kw):
         text = super()._deserialize(value, attr, data, **kw).upper()
-        if not UPPER_IDENT.match(text) or len(text) > 64:
+        if not UPPER_IDENT.fullmatch(text) or len(text) > 64:
             raise ValidationError("invalid: must be an identifier of letters, digits and _ starting with a letter")
         return text
 

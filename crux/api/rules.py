@@ -98,7 +98,7 @@ def _ident(value, fold: bool = False):
     if type(value) is not str or len(value) > 64:
         return None
     value = value.lower() if fold else value
-    return value if IDENT.match(value) else None
+    return value if IDENT.fullmatch(value) else None
 
 
 def _apply_fast(data) -> dict | None:

@@ -5,7 +5,7 @@ import datetime as _dt
 import math
 import re
 
-IDENT_PATTERN = r"^[a-z][a-z0-9_]*$"
+IDENT_PATTERN = r"^[a-z][a-z0-9_]*\Z"
 IDENT_RE = re.compile(IDENT_PATTERN)
 START = "START"
 
@@ -26,7 +26,7 @@ UTC = _dt.timezone.utc
 
 
 def is_ident(value) -> bool:
-    return isinstance(value, str) and IDENT_RE.match(value) is not None
+    return isinstance(value, str) and IDENT_RE.fullmatch(value) is not None
 
 
 def canonical_valtype(valtype):

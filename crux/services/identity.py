@@ -1,5 +1,8 @@
 """Authentication: token -> (realm, user) -> Identity with its grants, cached per process.
 
+A verified token is remembered (by its exact text) until it expires or `identity_ttl` passes,
+whichever is first, so a signature is checked once per token and process, not per request.
+
 The cache is invalidated through NOTIFY (`identity` for a user, `realm` for a whole realm) and
 kept only while the listener is connected; `identity_ttl` bounds an entry's age regardless.
 """
@@ -30,6 +33,7 @@ class IdentityService:
         self._cache: dict[tuple[str, str], tuple[int, float, Identity | CruxError]] = {}
         self._lock = threading.Lock()
         self._epoch = 0  # bumped by every invalidation, so a load that raced one is not kept
+        self._tokens: dict[str, tuple[float, float, str, str]] = {}
         listener.subscribe("identity", self._forget)
         listener.subscribe("realm", self._forget)
         listener.on_reset(self.clear)
@@ -48,8 +52,24 @@ class IdentityService:
             else:
                 self._cache.pop((message.get("realm"), message.get("user")), None)
 
+    _MAX_TOKENS = 10_000
+
+    def _verified(self, token: str) -> tuple[str, str]:
+        now = time.time()
+        hit = self._tokens.get(token)
+        if hit is not None and hit[0] <= now < hit[1]:
+            return hit[2], hit[3]
+        realm, user, claims = self.verifier.verify_claims(token)
+        leeway = self.verifier.settings.jwt_leeway
+        not_before = float(claims.get("nbf", now)) - leeway
+        expires = min(float(claims["exp"]) + leeway, now + self.ttl)
+        if len(self._tokens) >= self._MAX_TOKENS:
+            self._tokens.clear()
+        self._tokens[token] = (not_before, expires, realm, user)
+        return realm, user
+
     def authenticate(self, token: str) -> Identity:
-        realm, user = self.verifier.verify(token)
+        realm, user = self._verified(token)
         key = (realm, user)
         generation = self.listener.generation
         hit = self._cache.get(key)

@@ -46,6 +46,11 @@ class TokenVerifier:
 
     def verify(self, token: str) -> tuple[str, str]:
         """Return (realm, user) from a verified token; raise `authn` otherwise."""
+        realm, user, _ = self.verify_claims(token)
+        return realm, user
+
+    def verify_claims(self, token: str) -> tuple[str, str, dict]:
+        """(realm, user, claims) of a verified token; raise `authn` otherwise."""
         try:
             header = jwt.get_unverified_header(token)
             alg = header.get("alg")
@@ -74,4 +79,4 @@ class TokenVerifier:
             realm = claims["iss"].split("/realms/", 1)[1].split("/", 1)[0]
         if not isinstance(user, str) or not user or not isinstance(realm, str) or not realm:
             raise CruxError("authn", "authorization", msg="the token names no user or no realm")
-        return realm.lower(), user.lower()
+        return realm.lower(), user.lower(), claims

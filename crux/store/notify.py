@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import threading
+import uuid
 from collections import defaultdict
 from typing import Callable
 
@@ -22,9 +23,20 @@ CHANNEL = "crux_cache"
 _logger = logging.getLogger("crux.notify")
 
 
+_origin: tuple[int, str] | None = None
+
+
+def process_origin() -> str:
+    """This process's name on the channel (new after a fork), to skip its own echoes."""
+    global _origin
+    if _origin is None or _origin[0] != os.getpid():
+        _origin = (os.getpid(), f"{os.getpid()}-{uuid.uuid4().hex[:12]}")
+    return _origin[1]
+
+
 def notify(tx, kind: str, **key) -> None:
     """Tell every process (this one too, at once after commit) that cached data changed."""
-    payload = json.dumps({"kind": kind, **key}, default=str)
+    payload = json.dumps({"kind": kind, "origin": process_origin(), **key}, default=str)
     tx.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
     tx.after_commit(payload)
 
@@ -96,7 +108,7 @@ class Listener:
                     self._connected.set()
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
-                            self._dispatch(note.payload)
+                            self._dispatch(note.payload, skip_own=True)
                         # A periodic query notices a dead server even when nothing is sent.
                         conn.execute("SELECT 1")
             except Exception as exc:  # any failure: drop caches, reconnect after a pause
@@ -116,11 +128,13 @@ class Listener:
         the round trip through the server, so a write is visible to its next request)."""
         self._dispatch(payload)
 
-    def _dispatch(self, payload: str) -> None:
+    def _dispatch(self, payload: str, skip_own: bool = False) -> None:
         try:
             message = json.loads(payload)
         except ValueError:
             return
+        if skip_own and message.get("origin") == process_origin():
+            return  # delivered in this process already, when its transaction committed
         for handler in self._handlers.get(message.get("kind"), ()):
             try:
                 handler(message)
