@@ -47,6 +47,7 @@ def test_app_in_use_cannot_be_deleted(realm, conn):
     ({}, {"name": "required"}),
     ({"name": "9lives"}, {"name": "invalid"}),
     ({"name": "a b"}, {"name": "invalid"}),
+    ({"name": "shop\n"}, {"name": "invalid"}),
     ({"name": 5, "descr": ["x"]}, {"name": "invalid", "descr": "invalid"}),
     ({"name": "ok", "descr": "x" * 1001}, {"descr": "too_long"}),
 ])
