@@ -117,12 +117,15 @@ def serve(port, workers):
 @click.option("--no-serve", is_flag=True, help="set up the demo realm and print the token, but do not serve")
 def demo(port, workers, no_serve):
     """Set up the demo realm (admin user, example rules and workflow), print a token, and serve."""
+    from crux import log
+    from crux.services.demo import load_demo
     from crux.services.tokens import TokenVerifier
     settings = _settings()
     url = _database_url(settings)
+    log.set_level("warn")  # the set-up's change lines would bury the token (they are in `changelog`)
     _create_realm(settings, url, DEMO_REALM, DEMO_ADMIN, "Crux demo realm")
-    from crux.services.demo import load_demo
     loaded = load_demo(settings, url, DEMO_REALM, DEMO_ADMIN)
+    log.set_level(settings.log_level)
     tok = TokenVerifier(settings).mint(DEMO_REALM, DEMO_ADMIN, 7 * 24 * 3600)
     port = port or settings.port
     click.echo(f"\nDemo realm '{DEMO_REALM}' is ready; user '{DEMO_ADMIN}' holds root and auth. {loaded}")

@@ -13,7 +13,7 @@ import sys
 import threading
 import uuid
 
-from crux.jsontext import dumps, json_default
+from crux.jsontext import dumps, format_timestamp, json_default
 
 _HOST = socket.gethostname()
 _write_lock = threading.Lock()
@@ -49,9 +49,12 @@ def debug(module: str, msg: str, data=None) -> None:
 
 
 def _text(value) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else json.dumps(value, default=json_default, sort_keys=True)
+    """A value as the string a `C` line carries: text as is, scalars as JSON writes them."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dt.datetime):
+        return format_timestamp(value)
+    return json.dumps(value, default=json_default, sort_keys=True)
 
 
 def change(*, who, realm, entity: str, key: str, op: str, old: dict | None, new: dict | None) -> None:
