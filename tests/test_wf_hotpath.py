@@ -84,3 +84,64 @@ def test_errors_on_the_short_way_are_those_of_the_locked_way(flows):
     resp = flows.call("wfinstancemarkdone", {"id": row_id, "step": "a", "entity": {"amount": "x"}})
     assert (error_of(resp)["errcode"], error_of(resp)["field"]) == ("invalid", "entity.amount")
     assert rows(flows, entityid="e1")[0]["step"] == "a"
+
+
+@pytest.fixture
+def traced_service(realm, settings, database_url, tmp_path):
+    """An InstanceService on a pool of one connection whose protocol messages are recorded."""
+    import dataclasses
+
+    from psycopg import pq
+
+    from crux.services.principal import Identity
+    from crux.services.workflow import InstanceService
+    from crux.store.db import Database
+    db = Database(dataclasses.replace(settings, pool_min=1, pool_max=1), database_url)
+    db.pool.open(wait=True)
+    service = InstanceService(db, realm.crux.rules)
+    path = tmp_path / "protocol.trace"
+
+    class Recorder:
+        ident = Identity(realm.name, "admin", ())
+
+        def messages(self, call):
+            """Run call(); return the names of the messages the client sent meanwhile."""
+            with open(path, "w") as f:
+                with db.pool.connection() as conn:     # the pool's one connection, traced
+                    conn.pgconn.trace(f.fileno())
+                    conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+                try:
+                    self.result = call()
+                finally:
+                    with db.pool.connection() as conn:
+                        conn.pgconn.untrace()
+            return [line.split("\t")[2].split()[0] for line in path.read_text().splitlines()
+                    if line.startswith("F\t")]
+
+    yield service, Recorder()
+    db.close()
+
+
+def _statements(messages):
+    """(statements executed, round trips): a round trip ends at a Sync, or at a Flush not sent
+    right after one (the client waits for what it sent so far)."""
+    trips = sum(1 for i, m in enumerate(messages)
+                if m == "Sync" or (m == "Flush" and (i == 0 or messages[i - 1] != "Sync")))
+    return messages.count("Execute"), trips
+
+
+def test_round_trips_and_statements(flows, traced_service):
+    service, rec = traced_service
+    payload = {"slice": 1, "app": "flows", "workflow": "seq", "entityid": "e1", "entity": entity()}
+    # wfinstancenew: BEGIN, the lock, the check-and-insert, COMMIT, sent at once
+    assert _statements(rec.messages(lambda: service.new(rec.ident, payload))) == (4, 1)
+    row_id = ids_of(rec.result)["a"]
+    # the short way: one statement, one round trip
+    mark = {"id": row_id, "step": "a", "entity": entity()}
+    assert _statements(rec.messages(lambda: service.mark_done(rec.ident, mark))) == (1, 1)
+    assert rec.result["tasks"] == [{"b": row_id}]
+    # the locked way (a process that did not hand the row out): BEGIN, lock, read; write, COMMIT
+    service.forget()
+    messages = rec.messages(lambda: service.mark_done(rec.ident, {**mark, "step": "b"}))
+    assert rec.result == {"done": True}
+    assert _statements(messages) == (5, 2)
