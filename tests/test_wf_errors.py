@@ -144,3 +144,35 @@ def test_payload_problems(flows):
 def test_calls_need_a_token(flows):
     resp = flows.client.post("/api/v1/wfinstancelist", json={"data": {}})
     assert resp.status_code == 401
+
+
+_MARK = {"id": 5, "step": "a", "entity": {"amount": 1}}
+_NEW = {"slice": 1, "app": "Flows", "workflow": "seq", "entityid": "e1", "entity": {"amount": 1}}
+
+
+@pytest.mark.parametrize("schema_name, payload", [
+    ("MarkDone", _MARK), ("MarkDone", {**_MARK, "stepfailed": True, "trace": 2, "extra": "x"}),
+    ("MarkDone", {**_MARK, "id": True}), ("MarkDone", {**_MARK, "id": 0}), ("MarkDone", {**_MARK, "id": "5"}),
+    ("MarkDone", {**_MARK, "step": ""}), ("MarkDone", {**_MARK, "step": "s" * 65}), ("MarkDone", {**_MARK, "step": 3}),
+    ("MarkDone", {**_MARK, "stepfailed": "true"}), ("MarkDone", {**_MARK, "trace": True}),
+    ("MarkDone", {**_MARK, "trace": 3}), ("MarkDone", {**_MARK, "entity": []}), ("MarkDone", {"id": 5}),
+    ("InstanceNew", _NEW), ("InstanceNew", {**_NEW, "parent": 7, "trace": 1}),
+    ("InstanceNew", {**_NEW, "parent": None}), ("InstanceNew", {**_NEW, "parent": 0}),
+    ("InstanceNew", {**_NEW, "app": "9x"}), ("InstanceNew", {**_NEW, "workflow": "Seq"}),
+    ("InstanceNew", {**_NEW, "workflow": "seq\n"}), ("InstanceNew", {**_NEW, "entityid": ""}),
+    ("InstanceNew", {**_NEW, "entityid": "e" * 257}), ("InstanceNew", {**_NEW, "entityid": 42}),
+    ("InstanceNew", {**_NEW, "slice": 1.0}), ("InstanceNew", {k: v for k, v in _NEW.items() if k != "entity"}),
+])
+def test_hot_payload_check_agrees_with_marshmallow(schema_name, payload):
+    """The hot calls' quick check of well-formed payloads gives marshmallow's result exactly."""
+    from marshmallow import EXCLUDE, Schema, ValidationError
+
+    from crux.api import instances
+    schema = getattr(instances, schema_name)()
+
+    def outcome(load):
+        try:
+            return load(payload, unknown=EXCLUDE)
+        except ValidationError as exc:
+            return ("error", exc.messages)
+    assert outcome(schema.load) == outcome(lambda p, **kw: Schema.load(schema, p, **kw))
