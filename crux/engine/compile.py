@@ -21,7 +21,8 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .entity import FAST_FAILURES, EntityConverter, convert_slow
-from .model import INVALID, NOT_FOUND, REQUIRED, MatchError, MatchResult, Problem, RulesetInfo
+from .model import INVALID, NOT_FOUND, MatchError, MatchResult, Problem, RulesetInfo
+from .model import EVALUATION_FAILURES, evaluation_error
 from .model import ValidationFailed
 from .paths import join
 from .rules import check_rule, normalize_rules
@@ -103,12 +104,6 @@ def convert_entity(schema, entity: dict, workflow: bool = False, path: str = "en
     except FAST_FAILURES:
         pass
     raise ValidationFailed(schema._converters[workflow].problems(entity, path))
-
-
-def missing_attribute(ex: KeyError) -> MatchError:
-    name = ex.args[0] if ex.args else "?"
-    return MatchError(f"the entity has no attribute {name}", REQUIRED, f"entity.{name}",
-                      (name,))
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,12 +263,8 @@ class CompiledFamily:
         P: dict = {}
         try:
             fn(entity, T, P, [] if self._chain else ())
-        except KeyError as ex:
-            raise missing_attribute(ex) from None
-        except TypeError as ex:
-            raise MatchError(f"a value of the entity cannot be compared: {ex}") from None
-        except RecursionError:
-            raise MatchError("the chain of ruleset calls is too deep") from None
+        except EVALUATION_FAILURES as ex:
+            raise evaluation_error(ex) from None
         return MatchResult(list(T), P, None)
 
     def unknown_entry(self, entry: str) -> MatchError:

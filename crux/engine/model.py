@@ -94,3 +94,16 @@ class AttrSpec:
     lenmin: int | None = None
     lenmax: int | None = None
     valset: frozenset = field(default=frozenset(), compare=False)
+
+
+# Python errors that running compiled or traced rules can raise, turned into MatchErrors.
+EVALUATION_FAILURES = (KeyError, TypeError, RecursionError)
+
+
+def evaluation_error(ex: Exception) -> MatchError:
+    if isinstance(ex, KeyError):
+        name = ex.args[0] if ex.args else "?"
+        return MatchError(f"the entity has no attribute {name}", REQUIRED, f"entity.{name}", (name,))
+    if isinstance(ex, RecursionError):
+        return MatchError("the chain of ruleset calls is too deep")
+    return MatchError(f"a value of the entity cannot be compared: {ex}")

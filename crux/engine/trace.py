@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from .model import INVALID, MatchError, MatchResult
+from .model import INVALID, MatchError, MatchResult, EVALUATION_FAILURES, evaluation_error
 from .values import format_ts, json_value
 
 _OPS = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
@@ -122,13 +122,8 @@ def run_traced(family, entry: str, entity: dict, level: int) -> MatchResult:
 
     try:
         call(None, -1, "", entry)
-    except KeyError as ex:
-        from .compile import missing_attribute
-        raise missing_attribute(ex) from None
-    except TypeError as ex:
-        raise MatchError(f"a value of the entity cannot be compared: {ex}") from None
-    except RecursionError:
-        raise MatchError("the chain of ruleset calls is too deep") from None
+    except EVALUATION_FAILURES as ex:
+        raise evaluation_error(ex) from None
     return MatchResult(list(tasks), props, visits)
 
 
