@@ -101,12 +101,12 @@ def test_cors_and_preflight(client):
 
 
 def test_internal_error_is_an_envelope_without_trace(app, realm, monkeypatch):
-    from crux.services import admin
+    from crux.store import apps
 
     def boom(*a, **k):
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(admin, "app_list", boom)
+    monkeypatch.setattr(apps, "list_apps", boom)
     resp = realm.call("applist", {})
     assert resp.status_code == 500
     assert error_of(resp)["errcode"] == "internal"

@@ -79,112 +79,45 @@ class ConfigGet(Schema):
 
 
 # ---- calls ------------------------------------------------------------------------------------
+# Each call runs one function of crux.services.admin with (db, identity, payload).
 
-@bp.call("realmslicenew", SliceNew, need=ROOT)
-def realmslicenew(ctx, data):
-    """Create a slice: empty and active, or a copy (config, stepworkflows, schemas, rulesets) that starts inactive.
-    Returns the new slice number."""
-    return admin.slice_new(ctx.crux.db, ctx.identity, data)
-
-
-@bp.call("realmsliceactivate", SliceState, need=ROOT)
-def realmsliceactivate(ctx, data):
-    """Activate a slice now, or at a future `from`."""
-    return admin.slice_set_active(ctx.crux.db, ctx.identity, data, True)
+def _declare(name: str, schema, need, service, doc: str, **kw) -> None:
+    def fn(ctx, data):
+        return service(ctx.crux.db, ctx.identity, data)
+    fn.__name__, fn.__doc__ = name, doc
+    bp.call(name, schema, need=need, **kw)(fn)
 
 
-@bp.call("realmslicedeactivate", SliceState, need=ROOT)
-def realmslicedeactivate(ctx, data):
-    """Deactivate a slice now, or at a future `from`."""
-    return admin.slice_set_active(ctx.crux.db, ctx.identity, data, False)
-
-
-@bp.call("realmslicelist", Empty, need=REPORT)
-def realmslicelist(ctx, data):
-    """List the realm's slices with their effective state now."""
-    return admin.slice_list(ctx.crux.db, ctx.identity)
-
-
-@bp.call("realmsliceapps", SliceRef, need=REPORT, methods=("POST", "GET"), paths=("/realmsliceapps/<int:id>",))
-def realmsliceapps(ctx, data):
-    """The apps having schemas or rulesets in a slice."""
-    return admin.slice_apps(ctx.crux.db, ctx.identity, data)
-
-
-@bp.call("realmslicepurge", SliceRef, need=ROOT)
-def realmslicepurge(ctx, data):
-    """Delete an inactive slice and everything in it, its instances and history included."""
-    return admin.slice_purge(ctx.crux.db, ctx.identity, data)
-
-
-@bp.call("appnew", AppNew, need=ROOT)
-def appnew(ctx, data):
-    """Create an app (name in any case; matched lower-cased)."""
-    return admin.app_new(ctx.crux.db, ctx.identity, data)
-
-
-@bp.call("appupdate", AppNew, need=ROOT, methods=("POST", "PUT"))
-def appupdate(ctx, data):
-    """Change an app's description."""
-    return admin.app_update(ctx.crux.db, ctx.identity, data)
-
-
-@bp.call("appdelete", AppName, need=ROOT, methods=("POST", "DELETE"), paths=("/appdelete/<name>",))
-def appdelete(ctx, data):
-    """Delete an app that no schema, ruleset or stepworkflow uses; its grants go with it."""
-    return admin.app_delete(ctx.crux.db, ctx.identity, data)
-
-
-@bp.call("applist", Empty, need=REPORT)
-def applist(ctx, data):
-    """List the realm's apps with their user and ruleset counts."""
-    return admin.app_list(ctx.crux.db, ctx.identity)
-
-
-@bp.call("capgrant", CapGrant, need=AUTH)
-def capgrant(ctx, data):
-    """Grant capabilities to a user (realm-level, or app-level on the listed apps), optionally within [from, to]."""
-    return admin.cap_grant(ctx.crux.db, ctx.identity, data)
-
-
-@bp.call("caprevoke", CapRevoke, need=AUTH)
-def caprevoke(ctx, data):
-    """Revoke capabilities (or ALL) of a user, on the listed apps (or ALL). Revoking root needs root;
-    the last root holder keeps it."""
-    return admin.cap_revoke(ctx.crux.db, ctx.identity, data)
-
-
-@bp.call("capget", UserRef, need=AUTH)
-def capget(ctx, data):
-    """A user's capabilities."""
-    return admin.cap_get(ctx.crux.db, ctx.identity, data)
-
-
-@bp.call("caplist", CapList, need=AUTH)
-def caplist(ctx, data):
-    """Every grant of the realm, optionally of one app or one capability."""
-    return admin.cap_list(ctx.crux.db, ctx.identity, data)
-
-
-@bp.call("useractivate", UserRef, need=AUTH)
-def useractivate(ctx, data):
-    """Re-activate a deactivated user."""
-    return admin.user_activate(ctx.crux.db, ctx.identity, data)
-
-
-@bp.call("userdeactivate", UserRef, need=AUTH)
-def userdeactivate(ctx, data):
-    """Deactivate a user: refused everywhere from now on (not the last root holder)."""
-    return admin.user_deactivate(ctx.crux.db, ctx.identity, data)
-
-
-@bp.call("configset", ConfigSet, need=CONFIG)
-def configset(ctx, data):
-    """Set a named value in a slice (insert or update; `ver` counts the sets)."""
-    return admin.config_set(ctx.crux.db, ctx.identity, data)
-
-
-@bp.call("configget", ConfigGet, need=REPORT)
-def configget(ctx, data):
-    """The config of one slice or of all slices."""
-    return admin.config_get(ctx.crux.db, ctx.identity, data)
+for _name, _schema, _need, _service, _doc, _kw in (
+    ("realmslicenew", SliceNew, ROOT, admin.slice_new,
+     "Create a slice: empty and active, or a copy (config, stepworkflows, schemas, rulesets) that starts "
+     "inactive. Returns the new slice number.", {}),
+    ("realmsliceactivate", SliceState, ROOT, admin.slice_activate, "Activate a slice now, or at a future `from`.", {}),
+    ("realmslicedeactivate", SliceState, ROOT, admin.slice_deactivate,
+     "Deactivate a slice now, or at a future `from`.", {}),
+    ("realmslicelist", Empty, REPORT, admin.slice_list, "List the realm's slices with their effective state now.", {}),
+    ("realmsliceapps", SliceRef, REPORT, admin.slice_apps, "The apps having schemas or rulesets in a slice.",
+     {"methods": ("POST", "GET"), "paths": ("/realmsliceapps/<int:id>",)}),
+    ("realmslicepurge", SliceRef, ROOT, admin.slice_purge,
+     "Delete an inactive slice and everything in it, its instances and history included.", {}),
+    ("appnew", AppNew, ROOT, admin.app_new, "Create an app (name in any case; matched lower-cased).", {}),
+    ("appupdate", AppNew, ROOT, admin.app_update, "Change an app's description.", {"methods": ("POST", "PUT")}),
+    ("appdelete", AppName, ROOT, admin.app_delete,
+     "Delete an app that no schema, ruleset or stepworkflow uses; its grants go with it.",
+     {"methods": ("POST", "DELETE"), "paths": ("/appdelete/<name>",)}),
+    ("applist", Empty, REPORT, admin.app_list, "List the realm's apps with their user and ruleset counts.", {}),
+    ("capgrant", CapGrant, AUTH, admin.cap_grant,
+     "Grant capabilities to a user (realm-level, or app-level on the listed apps), optionally within [from, to].", {}),
+    ("caprevoke", CapRevoke, AUTH, admin.cap_revoke,
+     "Revoke capabilities (or ALL) of a user, on the listed apps (or ALL). Revoking root needs root; the last "
+     "root holder keeps it.", {}),
+    ("capget", UserRef, AUTH, admin.cap_get, "A user's capabilities.", {}),
+    ("caplist", CapList, AUTH, admin.cap_list, "Every grant of the realm, optionally of one app or one capability.", {}),
+    ("useractivate", UserRef, AUTH, admin.user_activate, "Re-activate a deactivated user.", {}),
+    ("userdeactivate", UserRef, AUTH, admin.user_deactivate,
+     "Deactivate a user: refused everywhere from now on (not the last root holder).", {}),
+    ("configset", ConfigSet, CONFIG, admin.config_set,
+     "Set a named value in a slice (insert or update; `ver` counts the sets).", {}),
+    ("configget", ConfigGet, REPORT, admin.config_get, "The config of one slice or of all slices.", {}),
+):
+    _declare(_name, _schema, _need, _service, _doc, **_kw)

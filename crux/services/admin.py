@@ -52,7 +52,15 @@ def slice_new(db, ident: Identity, data: dict) -> int:
     return slice_id
 
 
-def slice_set_active(db, ident: Identity, data: dict, active: bool) -> dict:
+def slice_activate(db, ident: Identity, data: dict) -> dict:
+    return _slice_set_active(db, ident, data, True)
+
+
+def slice_deactivate(db, ident: Identity, data: dict) -> dict:
+    return _slice_set_active(db, ident, data, False)
+
+
+def _slice_set_active(db, ident: Identity, data: dict, active: bool) -> dict:
     realm = ident.realm
     at = data.get("from")
     if at is not None and at <= _now():
@@ -69,7 +77,7 @@ def _slice_state(row: dict) -> dict:
     return {k: row[k] for k in ("active", "activateat", "deactivateat")}
 
 
-def slice_list(db, ident: Identity) -> dict:
+def slice_list(db, ident: Identity, data: dict) -> dict:
     with db.connection() as conn:
         return {"slices": realm_store.list_slices(conn, ident.realm)}
 
@@ -133,7 +141,7 @@ def app_delete(db, ident: Identity, data: dict) -> dict:
     return {"name": old["name"], "grantsremoved": grants}
 
 
-def app_list(db, ident: Identity) -> dict:
+def app_list(db, ident: Identity, data: dict) -> dict:
     with db.connection() as conn:
         return {"apps": app_store.list_apps(conn, ident.realm)}
 
