@@ -1,6 +1,6 @@
 """LogHarbour-style JSON lines on stdout (SPEC §6).
 
-`A` activity lines for calls, `C` change lines mirroring every changelog row, `D` debug lines.
+`A` activity lines for calls (successful ones at debug level), `C` change lines mirroring every changelog row.
 Secrets and tokens never reach these functions: callers pass only names and values of records.
 """
 from __future__ import annotations
@@ -42,10 +42,6 @@ def activity(module: str, op: str, *, who=None, realm=None, remote_ip=None, msg=
              pri: str = "info") -> None:
     _emit({"module": module, "type": "A", "op": op, "who": who, "class": realm,
            "remote_ip": remote_ip, "msg": msg, "data": data}, pri)
-
-
-def debug(module: str, msg: str, data=None) -> None:
-    _emit({"module": module, "type": "D", "msg": msg, "data": data}, "debug")
 
 
 def _text(value) -> str | None:

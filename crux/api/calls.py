@@ -33,7 +33,6 @@ class Call:
     need: Need
     methods: tuple[str, ...]
     extra_paths: tuple[str, ...]           # e.g. ("/realmsliceapps/<int:id>",)
-    result: Schema | None
     summary: str
     tag: str
 
@@ -60,11 +59,11 @@ class CallBlueprint(Blueprint):
         self.calls: list[Call] = []
 
     def call(self, name: str, schema: type[Schema] | Schema | None = None, *, need: Need | None = None,
-             methods=("POST",), paths=(), result: type[Schema] | Schema | None = None):
+             methods=("POST",), paths=()):
         def register(fn):
             call = Call(name=name, fn=fn, schema=schema() if isinstance(schema, type) else schema,
                         need=need or Authenticated(), methods=tuple(methods),
-                        extra_paths=tuple(paths), result=result() if isinstance(result, type) else result,
+                        extra_paths=tuple(paths),
                         summary=(fn.__doc__ or "").strip(), tag=self.tag)
             self.calls.append(call)
             view = _make_view(call)

@@ -54,12 +54,6 @@ def build_spec(calls) -> dict:
             if name not in spec.components.schemas:
                 spec.components.schema(name, schema=type(call.schema))
             payload = {"$ref": f"#/components/schemas/{name}"}
-        result = {}
-        if call.result is not None:
-            rname = type(call.result).__name__
-            if rname not in spec.components.schemas:
-                spec.components.schema(rname, schema=type(call.result))
-            result = {"$ref": f"#/components/schemas/{rname}"}
         body = {"oneOf": [{"type": "object", "properties": {"data": payload}, "required": ["data"]}, payload]}
         operation = {
             "operationId": call.name, "tags": [call.tag],
@@ -69,7 +63,7 @@ def build_spec(calls) -> dict:
             "requestBody": {"required": False, "content": {"application/json": {"schema": body}}},
             "responses": {"200": {"description": "success", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"status": {"type": "string", "enum": ["success"]},
-                                                 "data": result, "messages": {"nullable": True}}}}}},
+                                                 "data": {}, "messages": {"nullable": True}}}}}},
                           **{str(c): {"$ref": f"#/components/responses/E{c}"} for c in (400, 401, 403, 404, 413, 500, 503)}},
         }
         ops = {m.lower(): dict(operation, operationId=f"{call.name}" if m == "POST" else f"{call.name}_{m.lower()}")

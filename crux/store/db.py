@@ -143,15 +143,4 @@ class Database:
             if not rollback:
                 tx.committed(self.deliver_notice)
 
-    def read(self, query, params=None) -> list[dict]:
-        with self.connection() as conn:
-            return conn.execute(query, params).fetchall()
-
-    def ping(self) -> bool:
-        try:
-            with self.connection() as conn:
-                conn.execute("SELECT 1")
-            return True
-        except CruxError:
-            return False
 

@@ -35,22 +35,11 @@ def create_realm(tx, shortname: str, longname: str, admin: str) -> None:
     tx.record_change("realm", shortname, "insert", None, {"shortname": shortname, "longname": longname})
 
 
-def list_realms(conn) -> list[dict]:
-    return conn.execute("SELECT shortname, longname, setat FROM realm ORDER BY shortname").fetchall()
-
-
 def get_slice(conn, realm: str, slice_id: int, lock: bool = False) -> dict | None:
     sql = f"SELECT {SLICE_COLUMNS} FROM realmslice s WHERE s.realm = %s AND s.id = %s"
     if lock:
         sql += " FOR UPDATE"
     return conn.execute(sql, (realm, slice_id)).fetchone()
-
-
-def slice_is_active(conn, realm: str, slice_id: int) -> bool | None:
-    """Effective state now; None when the slice does not exist."""
-    row = conn.execute(f"SELECT {EFFECTIVE_ACTIVE} AS active FROM realmslice s WHERE s.realm = %s AND s.id = %s",
-                       (realm, slice_id)).fetchone()
-    return None if row is None else row["active"]
 
 
 def list_slices(conn, realm: str) -> list[dict]:
