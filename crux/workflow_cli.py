@@ -30,7 +30,7 @@ class Edge:
     src: str
     dst: str
     label: str = ""
-    kind: str = "step"          # step | failed | join | runs
+    kind: str = "step"          # step | failed | join
 
 
 @dataclass
@@ -104,15 +104,16 @@ def to_mermaid(graph: Graph) -> str:
 
     lines = ["flowchart TD", '    n_START(("START"))', '    n_DONE((("done")))']
     lines += [f'    {node(s)}["{s}"]' for s in graph.steps]
-    arrows = {"step": "-->", "failed": "-->", "join": "-.->", "runs": "-.->"}
-    for e in _dedup(graph.edges):
+    arrows = {"step": "-->", "failed": "-->", "join": "-.->"}
+    edges = _dedup(graph.edges)
+    for e in edges:
         label = text(e.label)
         arrow = arrows[e.kind]
         lines.append(f'    {node(e.src)} {arrow}|"{label}"| {node(e.dst)}' if label
                      else f"    {node(e.src)} {arrow} {node(e.dst)}")
     for step, workflow in graph.subflows.items():
         lines.append(f'    {node(step)} -.->|"runs"| w_{workflow}[["workflow {workflow}"]]')
-    failed = [i for i, e in enumerate(_dedup(graph.edges)) if e.kind == "failed"]
+    failed = [i for i, e in enumerate(edges) if e.kind == "failed"]
     if failed:
         lines.append(f"    linkStyle {','.join(map(str, failed))} stroke:#c0392b")
     return "\n".join(lines) + "\n"
@@ -124,8 +125,7 @@ def to_dot(graph: Graph) -> str:
 
     lines = [f"digraph {q(graph.name)} {{", "    rankdir=TB;", "    node [shape=box, style=rounded];",
              '    "START" [shape=circle];', f'    {q(DONE)} [shape=doublecircle];']
-    style = {"step": "", "failed": ", color=firebrick, fontcolor=firebrick", "join": ", style=dashed",
-             "runs": ", style=dotted"}
+    style = {"step": "", "failed": ", color=firebrick, fontcolor=firebrick", "join": ", style=dashed"}
     for e in _dedup(graph.edges):
         lines.append(f"    {q(e.src)} -> {q(e.dst)} [label={q(e.label.strip())}{style[e.kind]}];")
     for step, workflow in graph.subflows.items():

@@ -4,7 +4,7 @@
 
 -- The open history row of a wfid is always its latest one: found through wfhistory_wfid_all.
 DROP INDEX wfhistory_wfid;
--- `crux history prune` uses a BRIN index on loggedat instead (0003_wfhistory_prune_index).
+-- `crux history prune` uses a BRIN index on loggedat instead (0004_wfhistory_prune_index).
 DROP INDEX wfhistory_closed;
 
 ALTER TABLE wfinstance SET (fillfactor = 80);

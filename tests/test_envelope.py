@@ -111,3 +111,13 @@ def test_internal_error_is_an_envelope_without_trace(app, realm, monkeypatch):
     assert resp.status_code == 500
     assert error_of(resp)["errcode"] == "internal"
     assert "secret detail" not in resp.get_data(as_text=True)
+
+
+def test_ids_beyond_bigint_and_empty_texts_are_400s(realm):
+    """A number too big for the database, or an empty entity id, is a field error, not a 500."""
+    resp = realm.call("wfinstancemarkdone", {"id": 2**63, "step": "s", "entity": {}})
+    assert resp.status_code == 400 and (error_of(resp)["field"], error_of(resp)["errcode"]) == ("id", "too_large")
+    resp = realm.call("wfinstancenew", {"slice": 1, "app": "a", "workflow": "w", "entityid": "", "entity": {},
+                                        "parent": 2**64})
+    fields = {m["field"]: m["errcode"] for m in resp.get_json()["messages"]}
+    assert resp.status_code == 400 and fields == {"entityid": "empty", "parent": "too_large"}

@@ -64,6 +64,22 @@ class UserName(fields.String):
         return text
 
 
+MAX_ID = 2**63 - 1  # ids are bigint
+
+
+def is_id(value) -> bool:
+    """A positive JSON integer that fits the database's bigint."""
+    return type(value) is int and 1 <= value <= MAX_ID
+
+
+def ident(value, fold: bool = False) -> str | None:
+    """The identifier `value` (lower-cased with `fold`), or None when it is not one."""
+    if type(value) is not str or len(value) > 64:
+        return None
+    value = value.lower() if fold else value
+    return value if IDENT.fullmatch(value) else None
+
+
 class Id(fields.Integer):
     """A positive JSON integer (ids and slice numbers)."""
 
@@ -77,6 +93,8 @@ class Id(fields.Integer):
         number = super()._deserialize(value, attr, data, **kw)
         if number < 1:
             raise ValidationError("too_small: must be 1 or more")
+        if number > MAX_ID:
+            raise ValidationError(f"too_large: must be at most {MAX_ID}")
         return number
 
 
@@ -108,15 +126,18 @@ class Timestamp(fields.Field):
 
 
 class Text(fields.String):
-    """Free text with a length limit."""
+    """Free text with a length limit (and, with `nonempty`, not empty)."""
 
-    def __init__(self, max_length: int = 1000, **kw):
+    def __init__(self, max_length: int = 1000, nonempty: bool = False, **kw):
         super().__init__(**kw)
         self.max_length = max_length
+        self.nonempty = nonempty
         self.metadata.setdefault("maxLength", max_length)
 
     def _deserialize(self, value, attr, data, **kw):
         text = super()._deserialize(value, attr, data, **kw)
         if len(text) > self.max_length:
             raise ValidationError(f"too_long: at most {self.max_length} characters")
+        if self.nonempty and not text:
+            raise ValidationError("empty: must not be empty")
         return text

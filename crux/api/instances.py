@@ -5,7 +5,7 @@ from marshmallow import Schema, fields
 
 from crux.api.auth import Authenticated
 from crux.api.calls import CallBlueprint
-from crux.api.fields import IDENT, Id, Name, StrictBool, Text
+from crux.api.fields import Id, Name, StrictBool, Text, ident, is_id
 from crux.api.rules import TraceLevel
 from crux.services.workflow import InstanceService
 
@@ -16,30 +16,19 @@ ENTITY_DOC = {"description": "{class?, attribute: value, ...}; step and stepfail
 
 class EntityId(Text):
     def __init__(self, **kw):
-        super().__init__(max_length=256, validate=lambda v: len(v) > 0, **kw)
+        super().__init__(max_length=256, nonempty=True, **kw)
 
 
 class Step(Text):
     def __init__(self, **kw):
-        super().__init__(max_length=64, validate=lambda v: len(v) > 0, **kw)
+        super().__init__(max_length=64, nonempty=True, **kw)
 
 
 # The two hot calls accept a well-formed payload without marshmallow, at a fraction of its cost;
 # anything else goes through marshmallow, which reports every problem (same results: tested).
 
-def _positive(value) -> bool:
-    return type(value) is int and value >= 1
-
-
 def _text(value, longest: int) -> bool:
     return type(value) is str and 0 < len(value) <= longest
-
-
-def _ident(value, fold: bool = False) -> str | None:
-    if type(value) is not str or len(value) > 64:
-        return None
-    value = value.lower() if fold else value
-    return value if IDENT.fullmatch(value) else None
 
 
 def _common(data: dict, out: dict) -> dict | None:
@@ -64,13 +53,13 @@ class InstanceNew(Schema):
 
 
 def _new_fast(data: dict) -> dict | None:
-    out = {"slice": data.get("slice"), "app": _ident(data.get("app"), fold=True), "entityid": data.get("entityid"),
-           "workflow": _ident(data.get("workflow"))}
-    if (not _positive(out["slice"]) or out["app"] is None or out["workflow"] is None
+    out = {"slice": data.get("slice"), "app": ident(data.get("app"), fold=True), "entityid": data.get("entityid"),
+           "workflow": ident(data.get("workflow"))}
+    if (not is_id(out["slice"]) or out["app"] is None or out["workflow"] is None
             or not _text(out["entityid"], 256)):
         return None
     if "parent" in data:
-        if not _positive(data["parent"]):
+        if not is_id(data["parent"]):
             return None
         out["parent"] = data["parent"]
     return _common(data, out)
@@ -89,7 +78,7 @@ class MarkDone(Schema):
 
 def _markdone_fast(data: dict) -> dict | None:
     out = {"id": data.get("id"), "step": data.get("step"), "stepfailed": data.get("stepfailed", False)}
-    if not _positive(out["id"]) or not _text(out["step"], 64) or type(out["stepfailed"]) is not bool:
+    if not is_id(out["id"]) or not _text(out["step"], 64) or type(out["stepfailed"]) is not bool:
         return None
     return _common(data, out)
 

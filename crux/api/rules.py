@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields
 
 from crux.api.auth import AppCap, AppRead, Authenticated
 from crux.api.calls import CallBlueprint
-from crux.api.fields import IDENT, Id, Name, StrictBool
+from crux.api.fields import Id, Name, StrictBool, ident, is_id
 from crux.services import rules as rules_service
 from crux.services.rules import BRE, WORKFLOW, RuleService
 
@@ -94,22 +94,15 @@ class ApplyRules(Schema):
         return _apply_fast(data) or super().load(data, **kw)
 
 
-def _ident(value, fold: bool = False):
-    if type(value) is not str or len(value) > 64:
-        return None
-    value = value.lower() if fold else value
-    return value if IDENT.fullmatch(value) else None
-
-
 def _apply_fast(data) -> dict | None:
     sl, trace = data.get("slice"), data.get("trace", 0)
-    out = {"slice": sl, "app": _ident(data.get("app"), fold=True), "ruleset": _ident(data.get("ruleset")),
+    out = {"slice": sl, "app": ident(data.get("app"), fold=True), "ruleset": ident(data.get("ruleset")),
            "entity": data.get("entity"), "trace": trace}
-    if (type(sl) is not int or sl < 1 or out["app"] is None or out["ruleset"] is None
+    if (not is_id(sl) or out["app"] is None or out["ruleset"] is None
             or type(out["entity"]) is not dict or type(trace) is not int or trace not in (0, 1, 2)):
         return None
     if "class" in data:
-        out["class"] = _ident(data["class"])
+        out["class"] = ident(data["class"])
         if out["class"] is None:
             return None
     return out

@@ -110,6 +110,14 @@ class RulesetCache:
             return None
         return state.active_at(now or dt.datetime.now(dt.timezone.utc))
 
+    def require_active_slice(self, realm: str, slice_id: int) -> None:
+        """Refuse a slice that does not exist (404) or is not active now (SPEC §4.4)."""
+        active = self.slice_active(realm, slice_id)
+        if active is None:
+            raise not_found("slice", slice_id)
+        if not active:
+            raise CruxError("not_allowed", "slice", [slice_id], f"slice {slice_id} is not active")
+
     # ---- invalidation ---------------------------------------------------------------------
 
     def clear(self) -> None:

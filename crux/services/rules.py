@@ -333,11 +333,7 @@ def apply_rules(cache, ident: Identity, data: dict) -> dict:
     """`breapplyrules`: evaluate an entity against an active, non-internal BRE ruleset of an
     active slice, from the cache alone when it holds the family."""
     realm, slice_id, app, name = ident.realm, data["slice"], data["app"], data["ruleset"]
-    active = cache.slice_active(realm, slice_id)
-    if active is None:
-        raise not_found("slice", slice_id)
-    if not active:
-        raise CruxError("not_allowed", "slice", [slice_id], f"slice {slice_id} is not active")
+    cache.require_active_slice(realm, slice_id)
     index = cache.app_index(realm, slice_id, app)
     entity = data["entity"]
     cls = _class_of(index, data.get("class"), entity.get("class"), name)

@@ -68,7 +68,7 @@ class InstanceService:
 
     def new(self, ident: Identity, data: dict) -> dict:
         realm, slice_id, app, name = ident.realm, data["slice"], data["app"], data["workflow"]
-        self._require_active_slice(realm, slice_id)
+        self.rules.require_active_slice(realm, slice_id)
         family, cls = self._runnable_workflow(realm, slice_id, app, name)
         typed = self._convert(family, cls, data["entity"])
         ev = self._evaluate(family, name, typed, START, False, data.get("trace", 0),
@@ -102,7 +102,7 @@ class InstanceService:
         slice_id, app, name, _ = hint
         failed = data.get("stepfailed", False)
         try:
-            self._require_active_slice(realm, slice_id)
+            self.rules.require_active_slice(realm, slice_id)
             family, cls = self._runnable_workflow(realm, slice_id, app, name)
             typed = self._convert(family, cls, data["entity"])
             ev = self._evaluate(family, name, typed, step, failed, data.get("trace", 0),
@@ -126,7 +126,7 @@ class InstanceService:
             if row is None:
                 raise not_found("id", row_id)
             slice_id, app, name = row["slice"], row["app"], row["workflow"]
-            self._require_active_slice(realm, slice_id)
+            self.rules.require_active_slice(realm, slice_id)
             if row["step"] != step:
                 raise CruxError("step_not_found", "step", [step, row["step"]],
                                 f"row {row_id} is at step {row['step']}, not {step}")
@@ -210,13 +210,6 @@ class InstanceService:
         return out
 
     # ---- shared steps -------------------------------------------------------------------------
-
-    def _require_active_slice(self, realm: str, slice_id: int) -> None:
-        active = self.rules.slice_active(realm, slice_id)
-        if active is None:
-            raise not_found("slice", slice_id)
-        if not active:
-            raise CruxError("not_allowed", "slice", [slice_id], f"slice {slice_id} is not active")
 
     def _runnable_workflow(self, realm: str, slice_id: int, app: str, name: str):
         family, cls = self.rules.workflow(realm, slice_id, app, name)

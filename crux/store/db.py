@@ -2,7 +2,6 @@
 
 Connections are autocommit; every write group runs inside `with db.transaction() as tx:` so it
 commits or rolls back as a whole, together with its changelog rows (see `Tx.record_change`).
-A dry run (`wfinstancetry`) uses `transaction(rollback=True)`.
 """
 from __future__ import annotations
 
@@ -135,12 +134,11 @@ class Database:
             self.pool.check()
 
     @contextlib.contextmanager
-    def transaction(self, who: str | None = None, realm: str | None = None, rollback: bool = False):
+    def transaction(self, who: str | None = None, realm: str | None = None):
         with self.connection() as conn:
             tx = Tx(conn, who, realm)
-            with conn.transaction(force_rollback=rollback):
+            with conn.transaction():
                 yield tx
-            if not rollback:
-                tx.committed(self.deliver_notice)
+            tx.committed(self.deliver_notice)
 
 
