@@ -55,7 +55,7 @@ def _create_realm(settings: Settings, url: str, name: str, admin: str, longname:
     from crux.store.migrate import upgrade
     upgrade(url, settings.schema_dir)
     database = Database(settings, url)
-    database.pool.open(wait=True)
+    database.open(wait=True)
     try:
         with database.transaction(admin, name) as tx:
             if realms.realm_exists(tx.conn, name):
@@ -118,7 +118,7 @@ def serve(port, workers):
 def demo(port, workers, no_serve):
     """Set up the demo realm (admin user, example rules and workflow), print a token, and serve."""
     from crux import log
-    from crux.services.demo import load_demo
+    from crux.rules_load import load_demo
     from crux.services.tokens import TokenVerifier
     settings = _settings()
     url = _database_url(settings)

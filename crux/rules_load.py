@@ -25,6 +25,7 @@ import click
 from crux.api import envelope
 from crux.api.rules import RulesetNew, SchemaDoc
 from crux.api.workflows import StepWorkflowNew
+from crux.config import REPO_ROOT
 from crux.engine import normalize_rules, normalize_schema
 from crux.errors import CruxError
 from crux.services.principal import Grant, Identity
@@ -186,9 +187,7 @@ class FolderLoader:
             old = rule_store.get_stepworkflow(conn, self.ident.realm, self.slice_id, data["app"], data["step"])
         if old is not None and old["workflow"] == data["workflow"]:
             return self._note("stepworkflow", data["step"], "unchanged")
-        if old is not None:
-            self.service.stepworkflow_delete(self.ident, data)
-        self.service.stepworkflow_new(self.ident, data)
+        self.service.stepworkflow_new(self.ident, data, replace=True)
         self._note("stepworkflow", data["step"], "updated" if old else "created")
 
     def activate(self) -> None:
@@ -252,7 +251,7 @@ def load_command(folder, realm_name, slice_id, app, activate, create_app, user):
     url = resolve_url(settings)
     upgrade(url, settings.schema_dir)
     db = Database(settings, url)
-    db.pool.open(wait=True)
+    db.open(wait=True)
     try:
         realm_name = realm_name.lower()
         ident = loader_identity(realm_name, user.lower())
@@ -276,3 +275,42 @@ def load_command(folder, realm_name, slice_id, app, activate, create_app, user):
 
 
 __all__ = ["LoadReport", "load_command", "load_folder", "loader_identity", "read_folder"]
+
+
+# ---- the demo realm's content ---------------------------------------------------------------
+
+DEMO_APPS = {"retail": "Retail orders (business rules example)",
+             "onboarding": "Customer onboarding (workflow example)"}
+
+
+def load_demo(settings, url: str, realm: str, admin: str) -> str:
+    """The demo apps and examples/retail, examples/onboarding loaded into slice 1 as
+    `crux load --activate` loads a folder; running it again changes nothing."""
+    from crux.services import admin as admin_service
+    from crux.store import apps as app_store
+    from crux.store.db import Database
+
+    database = Database(settings, url)
+    database.open(wait=True)
+    ident = loader_identity(realm, admin)
+    problems: list[str] = []
+    loaded = 0
+    try:
+        for name, descr in DEMO_APPS.items():
+            with database.connection() as conn:
+                exists = app_store.get_app(conn, realm, name) is not None
+            if not exists:
+                admin_service.app_new(database, ident, {"name": name, "descr": descr})
+            folder = REPO_ROOT / "examples" / name
+            if not folder.is_dir():
+                problems.append(f"{folder}: not found")
+                continue
+            report = load_folder(database, ident, folder, 1, name, activate=True)
+            problems.extend(report.problems)
+            loaded += report.counts.get("created", 0) + report.counts.get("updated", 0)
+    finally:
+        database.close()
+    text = f"Apps: {', '.join(DEMO_APPS)}; example rules and workflows in slice 1 ({loaded} loaded now)."
+    if problems:
+        text += "\nProblems loading the examples:\n  " + "\n  ".join(problems)
+    return text

@@ -144,7 +144,7 @@ def _from_database(realm: str, slice_id: int, app: str, name: str):
     from crux.store.notify import Listener
     settings = _settings()
     db = Database(settings, _database_url(settings))
-    db.pool.open(wait=True)
+    db.open(wait=True)
     listener = Listener(db.url)
     try:
         cache = RulesetCache(db, listener)
@@ -234,7 +234,7 @@ def prune_cmd(age, realm, batch):
     before = dt.datetime.now(dt.timezone.utc) - parse_age(age)
     settings = _settings()
     db = Database(settings, _database_url(settings))
-    db.pool.open(wait=True)
+    db.open(wait=True)
     total = 0
     try:
         while True:

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from crux.cli import cli
 from crux.config import REPO_ROOT
-from crux.services.demo import load_demo
+from crux.rules_load import load_demo
 from tests.conftest import TEST_SECRET
 from tests.rules_data import eventually
 

@@ -5,6 +5,7 @@ import copy
 
 import pytest
 
+from crux.errors import CruxError
 from tests.conftest import error_of
 from tests.rules_data import FLOW, FLOW_SCHEMA, fields_of, key, onboarding, order_rules, rule
 
@@ -160,3 +161,21 @@ def test_other_realms_are_invisible(realm, other_realm):
     assert realm.call("stepworkflowdelete", step()).status_code == 404
     assert realm.call("stepworkflownew", step(workflow="onboard")).status_code == 404
     assert other_realm.ok("stepworkflowlist", {})["stepworkflows"][0]["workflow"] == "onboard"
+
+
+def test_replacing_a_stepworkflow_is_one_change(realm, conn):
+    """`crux load` replaces a step's workflow in one transaction: a refused replacement keeps the old one."""
+    from crux.services.rules import RuleService
+    onboarding(realm)
+    realm.ok("workflownew", wf("kycflow", DONE))
+    realm.ok("workflownew", wf("kycflow2", DONE))
+    realm.ok("stepworkflownew", step(workflow="kycflow"))
+    service, ident = RuleService(realm.crux.db), realm.crux.identities.authenticate(realm.token())
+    with pytest.raises(CruxError):
+        service.stepworkflow_new(ident, {**step(workflow="nothere"), "slice": 1}, replace=True)
+    assert realm.ok("stepworkflowlist", {})["stepworkflows"][0]["workflow"] == "kycflow"
+    service.stepworkflow_new(ident, {**step(workflow="kycflow2"), "slice": 1}, replace=True)
+    assert realm.ok("stepworkflowlist", {})["stepworkflows"][0]["workflow"] == "kycflow2"
+    ops = [r["op"] for r in conn.execute("SELECT op FROM changelog WHERE realm = %s AND entity = 'stepworkflow' ORDER BY id",
+                                         (realm.name,))]
+    assert ops == ["insert", "update"]

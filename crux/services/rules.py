@@ -296,7 +296,9 @@ class RuleService:
 
     # ---- stepworkflows --------------------------------------------------------------------
 
-    def stepworkflow_new(self, ident: Identity, data: dict) -> dict:
+    def stepworkflow_new(self, ident: Identity, data: dict, replace: bool = False) -> dict:
+        """Map a step to the workflow that carries it out; with `replace`, an existing mapping of
+        the step is replaced in the same transaction (one `update` changelog row)."""
         realm, slice_id, app, step, workflow = ident.realm, data["slice"], data["app"], data["step"], data["workflow"]
         try:
             with self._write(ident, slice_id, app, kind="stepworkflow") as tx:
@@ -304,10 +306,11 @@ class RuleService:
                     raise CruxError("not_found", "workflow", [workflow], f"workflow {workflow} does not exist")
                 if step not in rule_store.workflow_steps(tx.conn, realm, slice_id, app):
                     raise CruxError("invalid", "step", [step], f"{step} is not a step of any workflow schema of app {app}")
-                if rule_store.get_stepworkflow(tx.conn, realm, slice_id, app, step) is not None:
-                    raise CruxError("already_exist", "step", [step], f"step {step} already has a workflow")
+                old = rule_store.get_stepworkflow(tx.conn, realm, slice_id, app, step, lock=True) if replace else None
+                if old is not None:
+                    rule_store.delete_stepworkflow(tx, realm, slice_id, app, step)
                 row = rule_store.insert_stepworkflow(tx, realm, slice_id, app, step, workflow, ident.user)
-                tx.record_change("stepworkflow", (realm, slice_id, app, step), "insert", None, row)
+                tx.record_change("stepworkflow", (realm, slice_id, app, step), "update" if old else "insert", old, row)
         except psycopg.errors.UniqueViolation:
             raise CruxError("already_exist", "step", [step], f"step {step} already has a workflow") from None
         return row

@@ -110,8 +110,9 @@ class Database:
         # called with each cache notice of a committed transaction (the process's own listener)
         self.deliver_notice = lambda notice: None
 
-    def open(self) -> None:
-        self.pool.open(wait=False)
+    def open(self, wait: bool = False) -> None:
+        """Open the pool; with `wait`, until its first connections are made (command-line use)."""
+        self.pool.open(wait=wait)
 
     def close(self) -> None:
         self.pool.close()
