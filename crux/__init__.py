@@ -8,10 +8,12 @@ from crux.config import Settings
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None,
                migrate: bool = True) -> Flask:
-    """Build the WSGI app: settings, database (migrated), caches, then the blueprints."""
+    """Build the WSGI app: settings, database (migrated), caches, the blueprints, and the call
+    dispatcher in front of Flask (crux/api/dispatch.py)."""
     from crux import log
-    from crux.api import blueprints, envelope
+    from crux.api import all_calls, blueprints, envelope
     from crux.api.calls import after_call
+    from crux.api.dispatch import CallDispatcher
     from crux.state import Crux
     from crux.store import migrate as migrations
 
@@ -31,4 +33,5 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.after_request(after_call)
     for bp in blueprints():
         app.register_blueprint(bp)
+    app.wsgi_app = CallDispatcher(app.wsgi_app, crux, all_calls(), settings.max_body)
     return app

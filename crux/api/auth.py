@@ -4,8 +4,6 @@ Every call is declared with one of these in the `call` decorator (crux/api/calls
 """
 from __future__ import annotations
 
-from flask import request
-
 from crux.errors import CruxError
 from crux.services.principal import Identity
 
@@ -90,8 +88,8 @@ class AppRead(Need):
         return [(None, "report")]
 
 
-def bearer_token() -> str:
-    header = request.headers.get("Authorization", "")
+def bearer_token(header: str) -> str:
+    """The token of an `Authorization: Bearer <token>` header."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise CruxError("authn", "authorization", msg="a bearer token is required")

@@ -7,6 +7,8 @@
 
 Every call is `POST /api/v1/<name>` plus the extra methods and path forms it lists. The blueprint
 keeps the declarations so the app can list every call (OpenAPI, the authorization-matrix test).
+`run_call` is the one way a call runs: from its Flask view (the extra forms) and from the
+dispatcher in front of Flask (crux/api/dispatch.py: every `POST /api/v1/<name>`).
 """
 from __future__ import annotations
 
@@ -14,12 +16,13 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 from marshmallow import Schema
 
 from crux import log
 from crux.api import envelope
 from crux.api.auth import Authenticated, Need, bearer_token
+from crux.errors import CruxError
 from crux.services.principal import Identity
 
 API_PREFIX = "/api/v1"
@@ -75,28 +78,49 @@ class CallBlueprint(Blueprint):
         return register
 
 
+def run_call(call: Call, crux, authorization: str, raw: bytes, path_args: dict | None = None
+             ) -> tuple[int, bytes, str | None]:
+    """Authenticate, read the payload, check the need, validate, run -> (status, envelope, user).
+    Every failure becomes its error envelope here; nothing escapes."""
+    who = None
+    try:
+        identity = crux.identities.authenticate(bearer_token(authorization))
+        who = identity.user
+        payload = envelope.read_payload(raw, path_args)
+        call.need.check(identity, payload)
+        data = envelope.load(call.schema, payload) if call.schema is not None else payload
+        return 200, envelope.success_body(call.fn(CallContext(identity, crux), data)), who
+    except CruxError as err:
+        return err.status, envelope.failure_body(err), who
+    except Exception:  # a defect: logged with its traceback, reported as `internal`
+        envelope.log_internal()
+        return 500, envelope.failure_body(envelope.INTERNAL), who
+
+
 def _make_view(call: Call):
     def view(**path_args):
         crux = current_app.extensions["crux"]
         g.crux_call = call.name
         g.crux_started = time.perf_counter()
-        identity = crux.identities.authenticate(bearer_token())
-        g.crux_who = identity.user
-        payload = envelope.read_payload(path_args)
-        call.need.check(identity, payload)
-        data = envelope.load(call.schema, payload) if call.schema is not None else payload
-        return envelope.success(call.fn(CallContext(identity, crux), data))
+        raw = request.get_data(cache=True)  # past MAX_CONTENT_LENGTH: RequestEntityTooLarge, a 413 envelope
+        status, body, g.crux_who = run_call(call, crux, request.headers.get("Authorization", ""), raw, path_args)
+        return Response(body, status, mimetype="application/json")
 
     view.__name__ = f"call_{call.name}"
     return view
 
 
+def observe(crux, call: str, status: int, started: float, who: str | None, remote_ip: str | None) -> None:
+    """Metrics and the `A` log line of one API call; never logs the body or the token."""
+    crux.metrics.observe(call, status, time.perf_counter() - started)
+    log.activity("api", call, who=who, remote_ip=remote_ip, data={"status": status},
+                 pri="debug" if status < 400 else "info")
+
+
 def after_call(response):
-    """Metrics and the `A` log line of every API call; never logs the body or the token."""
+    """Flask's side of `observe`, for calls served through their views."""
     call = g.get("crux_call")
     if call:
-        current_app.extensions["crux"].metrics.observe(call, response.status_code,
-                                                       time.perf_counter() - g.crux_started)
-        log.activity("api", call, who=g.get("crux_who"), remote_ip=request.remote_addr,
-                     data={"status": response.status_code}, pri="debug" if response.status_code < 400 else "info")
+        observe(current_app.extensions["crux"], call, response.status_code, g.crux_started,
+                g.get("crux_who"), request.remote_addr)
     return response

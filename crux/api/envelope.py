@@ -19,19 +19,32 @@ from crux.errors import CATALOG, CruxError, message
 _logger = logging.getLogger("crux.api")
 
 
+INTERNAL = CruxError("internal", msg="internal error")
+
+
+def success_body(data) -> bytes:
+    return _dumps({"status": "success", "data": data, "messages": None}).encode()
+
+
+def failure_body(err: CruxError) -> bytes:
+    return _dumps({"status": "error", "data": None, "messages": err.messages}).encode()
+
+
 def success(data, status: int = 200) -> Response:
-    return Response(_dumps({"status": "success", "data": data, "messages": None}), status,
-                    mimetype="application/json")
+    return Response(success_body(data), status, mimetype="application/json")
 
 
 def failure(err: CruxError) -> Response:
-    return Response(_dumps({"status": "error", "data": None, "messages": err.messages}), err.status,
-                    mimetype="application/json")
+    return Response(failure_body(err), err.status, mimetype="application/json")
 
 
-def read_payload(path_args: dict | None = None) -> dict:
-    """The request's payload: the body's `data` object, or the body itself; {} for an empty body."""
-    raw = request.get_data(cache=True)  # past MAX_CONTENT_LENGTH: RequestEntityTooLarge, a 413 envelope
+def log_internal() -> None:
+    """Log the exception being handled (a defect) with its traceback."""
+    _logger.exception("internal error")
+
+
+def read_payload(raw: bytes, path_args: dict | None = None) -> dict:
+    """A request's payload: the body's `data` object, or the body itself; {} for an empty body."""
     payload: object = {}
     if raw.strip():
         try:
@@ -130,8 +143,14 @@ def load(schema: Schema, payload: dict) -> dict:
         raise CruxError.many(validation_messages(exc.messages, payload)) from None
 
 
+CORS_HEADERS = [("Access-Control-Allow-Origin", "*"),
+                ("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+                ("Access-Control-Allow-Headers", "Content-Type, Authorization"),
+                ("Access-Control-Max-Age", "86400")]
+
+
 def init_app(app: Flask) -> None:
-    """Errors become envelopes; CORS for any origin; paths under /api are case-insensitive."""
+    """Errors become envelopes; CORS for any origin (CORS_HEADERS)."""
 
     @app.errorhandler(CruxError)
     def _crux_error(err: CruxError):
@@ -154,15 +173,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _internal(err: Exception):
-        _logger.exception("internal error")
-        return failure(CruxError("internal", msg="internal error"))
+        log_internal()
+        return failure(INTERNAL)
 
     @app.after_request
     def _cors(resp: Response):
-        resp.headers["Access-Control-Allow-Origin"] = "*"
-        resp.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
-        resp.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization"
-        resp.headers["Access-Control-Max-Age"] = "86400"
+        resp.headers.update(CORS_HEADERS)
         return resp
 
     @app.before_request
@@ -170,18 +186,3 @@ def init_app(app: Flask) -> None:
         if request.method == "OPTIONS":
             return Response(status=204)
         return None
-
-    app.wsgi_app = _CaseInsensitiveApi(app.wsgi_app)
-
-
-class _CaseInsensitiveApi:
-    """Lower-cases the path of API calls so `wFinstancemarkdone` reaches `wfinstancemarkdone`."""
-
-    def __init__(self, wsgi_app):
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if path[:5].lower() == "/api/":
-            environ["PATH_INFO"] = path.lower()
-        return self.wsgi_app(environ, start_response)
