@@ -96,6 +96,36 @@ def test_abort_racing_markdone_leaves_nothing_of_the_instance(flows):
         assert all(h[2] is not None for h in history(flows, entityid=entityid))
 
 
+def test_parent_step_racing_its_sub_workflow_leaves_no_orphans(flows):
+    """The parent step reported while its sub-workflow reports its own step and an abort of the
+    sub-workflow arrives: no call fails on the database (no deadlock), and nothing is left open
+    under the parent's row."""
+    token = flows.token()
+    for attempt in range(4):
+        entityid = f"n{attempt}"
+        sign_id = ids_of(start(flows, "main", entityid))["sign"]
+        send_id = ids_of(start(flows, "signing", entityid, parent=sign_id))["send"]
+        if attempt % 2:
+            flows.crux.instances.forget()
+        gate = threading.Barrier(3)
+
+        def call(name, payload):
+            client = flows.app.test_client()
+            gate.wait()
+            resp = client.post(f"/api/v1/{name}", json={"data": payload}, headers={"Authorization": f"Bearer {token}"})
+            return resp.status_code, resp.get_json()
+
+        with ThreadPoolExecutor(3) as pool:
+            parent = pool.submit(call, "wfinstancemarkdone", {"id": sign_id, "step": "sign", "entity": entity()})
+            child = pool.submit(call, "wfinstancemarkdone", {"id": send_id, "step": "send", "entity": entity()})
+            abort = pool.submit(call, "wfinstanceabort", {"id": send_id})
+            assert parent.result()[0] == 200, parent.result()
+            assert child.result()[0] in (200, 404) and abort.result()[0] in (200, 404), (child.result(), abort.result())
+        assert rows(flows, parent=sign_id) == []
+        assert [(r["id"], r["step"]) for r in rows(flows, entityid=entityid)] == [(sign_id, "b")]
+        assert history(flows, id=send_id)[0][2] in ("done", "aborted")
+
+
 @pytest.fixture
 def failing_history(conn, realm):
     """Make every insert of a history row of this realm fail (after the instance rows were written)."""

@@ -115,6 +115,39 @@ def test_sub_workflow_started_with_parent_then_parent_step_done(flows):
     assert [h["parent"] for h in flows.ok("wfinstancehistory", {"id": send_id})["history"]] == [sign_id]
 
 
+@pytest.mark.parametrize("way", ["hinted", "locked"])
+def test_a_step_ending_first_aborts_its_open_sub_workflows(flows, way):
+    """A step's sub-workflows end with it: reporting the parent step while its sub-workflow (and
+    that one's own) is still open aborts them, and nothing else."""
+    sign_id = ids_of(start(flows, "main", "e1"))["sign"]
+    send_id = ids_of(start(flows, "signing", "e1", parent=sign_id))["send"]
+    deeper = ids_of(start(flows, "seq", "e1", parent=send_id))["a"]
+    other_sign = ids_of(start(flows, "main", "e2"))["sign"]
+    other_send = ids_of(start(flows, "signing", "e2", parent=other_sign))["send"]
+    if way == "locked":
+        flows.crux.instances.forget()
+    assert done(flows, sign_id, "sign")["tasks"] == [{"b": sign_id}]
+    assert [(r["id"], r["step"]) for r in rows(flows, entityid="e1")] == [(sign_id, "b")]
+    assert history(flows, entityid="e1") == [(sign_id, "sign", "done"), (send_id, "send", "aborted"),
+                                             (deeper, "a", "aborted"), (sign_id, "b", None)]
+    assert [r["id"] for r in rows(flows, entityid="e2")] == [other_sign, other_send]
+    assert flows.call("wfinstancemarkdone", {"id": send_id, "step": "send", "entity": entity()}).status_code == 404
+
+
+def test_sub_workflows_end_with_a_sibling_step_and_with_the_instance(flows):
+    ids = ids_of(start(flows, "par", "e1"))
+    child = ids_of(start(flows, "signing", "e1", parent=ids["p2"]))["send"]
+    assert set(done(flows, ids["p2"], "p2")) == {"id", "doneat"}      # siblings still open
+    assert [r["id"] for r in rows(flows, entityid="e1")] == [ids["p1"], ids["p2"], ids["p3"]]
+    assert history(flows, id=child) == [(child, "send", "aborted")]
+    a = ids_of(start(flows, "seq", "e2"))["a"]
+    b = ids_of(done(flows, a, "a"))["b"]
+    child = ids_of(start(flows, "signing", "e2", parent=b))["send"]
+    assert done(flows, b, "b") == {"done": True}
+    assert rows(flows, entityid="e2") == []
+    assert history(flows, id=child) == [(child, "send", "aborted")]
+
+
 def _two_entities_with_sub_workflows(realm):
     out = {}
     for ent in ("e1", "e2"):

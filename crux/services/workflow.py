@@ -10,9 +10,12 @@ The common markdone, a row alone in its instance moving to one next step, takes 
 Each process remembers the rows it handed out (id -> slice, app, workflow, alone); for such a
 row the evaluation needs nothing from the database (it depends on the entity, the reported step
 and stepfailed only), so it runs first and one statement then applies it on the condition that
-the row is still alone, at that step and not done (`store.move_alone`). That is the outcome the
-locked way would give; when the condition does not hold nothing is written and the locked way
-runs (and reports whatever is wrong).
+the row is still alone, at that step, not done and without an open sub-workflow
+(`store.move_alone`). That is the outcome the locked way would give; when the condition does not
+hold nothing is written and the locked way runs (and reports whatever is wrong).
+
+A step's sub-workflows end with it: when a row's step ends (reported, or its instance ends) any
+sub-workflow instance still open under that row is aborted, recursively, in the same statement.
 """
 from __future__ import annotations
 

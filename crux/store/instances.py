@@ -109,7 +109,8 @@ def new_instance(db, realm: str, key: dict, steps: list[str], nextstep: str | No
 
 INSTANCE_ROWS = """
 SELECT w.id, w.entityid, w.slice, w.app, w.class, w.workflow, w.step, w.loggedat, w.doneat,
-       w.nextstep, w.parent, now() AS txtime
+       w.nextstep, w.parent, now() AS txtime,
+       EXISTS (SELECT 1 FROM wfinstance c WHERE c.parent = w.id) AS has_subflows
 FROM wfinstance o
 JOIN wfinstance w ON w.realm = o.realm AND w.entityid = o.entityid AND w.workflow = o.workflow
                  AND w.slice = o.slice AND w.app = o.app
@@ -118,14 +119,44 @@ ORDER BY w.id
 FOR UPDATE OF w
 """
 
+# Deleting a tree of rows: the seeds and, recursively, every sub-workflow row started from them
+# (a sub-workflow's rows all carry the parent step's row id), closing their open history rows as
+# aborted. Rows are locked in id order first, so two deletions of overlapping trees do not
+# deadlock. `{p}` names the CTEs (several trees can go in one statement); needs WITH RECURSIVE.
+_TREE = """
+{p}tree(id) AS (
+    {seed}
+    UNION
+    SELECT c.id FROM wfinstance c JOIN {p}tree t ON c.parent = t.id WHERE c.realm = %(realm)s
+), {p}locked AS (
+    SELECT w.id FROM wfinstance w WHERE w.realm = %(realm)s AND w.id IN (SELECT id FROM {p}tree)
+    ORDER BY w.id FOR UPDATE
+), {p}gone AS (
+    DELETE FROM wfinstance w USING {p}locked l WHERE w.id = l.id AND w.realm = %(realm)s
+    RETURNING w.id, w.slice, w.app, w.workflow, w.entityid
+), {p}closed AS (
+    UPDATE wfhistory h SET closedat = now(), outcome = 'aborted'
+    FROM {p}gone g WHERE h.realm = %(realm)s AND h.wfid = g.id AND h.closedat IS NULL
+)"""
+
+
+def _subflows_of(rows_sql: str) -> str:
+    """The CTEs ending every sub-workflow started from the rows whose ids `rows_sql` gives (an
+    array): a step's sub-workflows end when the step does."""
+    return _TREE.format(p="sub_", seed="SELECT c.id FROM wfinstance c WHERE c.realm = %(realm)s AND c.parent = ANY("
+                        + rows_sql + ")")
+
+
 # A wfid's open history row, if any, is its latest: steps of one row follow each other.
 _LATEST_HISTORY = "SELECT max(h.id) FROM wfhistory h WHERE h.realm = %(realm)s AND h.wfid = {wfid}"
 
 # Every change markdone makes, in one statement; each part is a no-op when its input is empty.
 # History: the reported row's open history row closes with its outcome, any other row leaving
 # with its history still open closes as aborted; every step handed out opens a new one.
+# Sub-workflows still open under a row whose step ends (`close`) are aborted with it; the rows
+# read say whether any has one (usually none: the statement then leaves that part out).
 APPLY_CHANGE = """
-WITH closed AS (
+WITH RECURSIVE {subflows} closed AS (
     UPDATE wfhistory SET closedat = now(),
            outcome = CASE WHEN wfid = %(reported)s::bigint THEN %(outcome)s::text ELSE 'aborted' END
     WHERE id IN (SELECT (""" + _LATEST_HISTORY.format(wfid="c.wfid") + """)
@@ -157,6 +188,8 @@ WITH closed AS (
 )
 SELECT id, step FROM added
 """
+_APPLY = {False: APPLY_CHANGE.format(subflows=""),
+          True: APPLY_CHANGE.format(subflows=_subflows_of("%(close)s::bigint[]") + ",")}
 
 
 @dataclass
@@ -192,7 +225,8 @@ class LockedInstance:
         params = {"realm": self.realm, **{k: row[k] for k in ("entityid", "slice", "app", "class",
                                                                "workflow", "parent")},
                   **change.__dict__}
-        self._cursor = self.conn.execute(APPLY_CHANGE, params)
+        subflows = any(r["has_subflows"] for r in self.rows if r["id"] in change.close)
+        self._cursor = self.conn.execute(_APPLY[subflows], params)
 
     def added_ids(self) -> dict[str, int]:
         """step -> id of the rows inserted by `apply` (after the transaction has ended)."""
@@ -213,7 +247,8 @@ def locked_instance(db, realm: str, row_id: int):
 # ---- wfinstancemarkdone of a row known to be alone in its instance -----------------------------
 
 # One statement, so one transaction: the row moves to its next step only if it is still alone in
-# its instance at the step the evaluation assumed and not done. Any concurrent change to a lone
+# its instance at the step the evaluation assumed, not done, and has no sub-workflow open (the
+# locked way ends those with the step). Any concurrent change to a lone
 # row's instance updates or deletes that row, and the UPDATE re-checks its conditions on the
 # row's latest version once the other transaction ends, so a lost race writes nothing.
 MOVE_ALONE = """
@@ -224,6 +259,7 @@ WITH moved AS (
       AND NOT EXISTS (SELECT 1 FROM wfinstance o
                       WHERE o.realm = w.realm AND o.entityid = w.entityid AND o.workflow = w.workflow
                         AND o.slice = w.slice AND o.app = w.app AND o.id <> w.id)
+      AND NOT EXISTS (SELECT 1 FROM wfinstance c WHERE c.parent = w.id)
     RETURNING id, realm, entityid, slice, app, class, workflow, step, parent, loggedat
 ), closed AS (
     UPDATE wfhistory SET closedat = now(), outcome = %(outcome)s
@@ -239,7 +275,8 @@ RETURNING loggedat
 def move_alone(db, realm: str, row_id: int, key: tuple, step: str, outcome: str, movestep: str,
                movenext: str) -> dt.datetime | None:
     """Move a lone row from `step` to `movestep` (key: slice, app, workflow); the time it was
-    handed out, or None when the row is not (or no longer) alone at `step`: nothing is written."""
+    handed out, or None when the row is not (or no longer) alone at `step`, or has a sub-workflow
+    open: nothing is written."""
     slice_id, app, workflow = key
     params = {"realm": realm, "id": row_id, "step": step, "slice": slice_id, "app": app, "workflow": workflow,
               "outcome": outcome, "movestep": movestep, "movenext": movenext}
@@ -250,24 +287,7 @@ def move_alone(db, realm: str, row_id: int, key: tuple, step: str, outcome: str,
 
 # ---- wfinstanceabort --------------------------------------------------------------------------
 
-# Rows to delete: the seeds and, recursively, every sub-workflow row started from them (a
-# sub-workflow's rows all carry the parent step's row id). Rows are locked in id order so two
-# aborts of overlapping trees do not deadlock.
-_ABORT = """
-WITH RECURSIVE tree(id) AS (
-    {seed}
-    UNION
-    SELECT c.id FROM wfinstance c JOIN tree t ON c.parent = t.id WHERE c.realm = %(realm)s
-), locked AS (
-    SELECT w.id FROM wfinstance w WHERE w.realm = %(realm)s AND w.id IN (SELECT id FROM tree)
-    ORDER BY w.id FOR UPDATE
-), gone AS (
-    DELETE FROM wfinstance w USING locked l WHERE w.id = l.id AND w.realm = %(realm)s
-    RETURNING w.id, w.slice, w.app, w.workflow, w.entityid
-), closed AS (
-    UPDATE wfhistory h SET closedat = now(), outcome = 'aborted'
-    FROM gone g WHERE h.realm = %(realm)s AND h.wfid = g.id AND h.closedat IS NULL
-)
+_ABORT = "WITH RECURSIVE " + _TREE.format(p="", seed="{seed}") + """
 SELECT id, slice, app, workflow, entityid FROM gone
 """
 _SEED_BY_ROW = """SELECT w.id FROM wfinstance o
