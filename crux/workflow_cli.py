@@ -52,7 +52,7 @@ def _term_text(term: dict) -> str | None:
 
 def build_graph(family, name: str, stepworkflows: dict[str, str]) -> Graph:
     """The graph of workflow `name` of a compiled family (its class's schema and rulesets)."""
-    steps = [s for s in _step_values(family) if s != "START"]
+    steps = [s for s in family.step_values if s != "START"]
     graph = Graph(name, steps)
     rules = normalize_rules(list(family.rulesets[name].rules))
     for rule, move in zip(rules, family.steps_of(name)):
@@ -76,13 +76,6 @@ def build_graph(family, name: str, stepworkflows: dict[str, str]) -> Graph:
                 graph.edges.append(Edge(task, move["nextstep"], "join", "join"))
     graph.subflows = {s: w for s, w in stepworkflows.items() if s in steps}
     return graph
-
-
-def _step_values(family) -> list[str]:
-    for attr in family.schema["patternschema"]:
-        if attr["attr"] == "step":
-            return list(attr.get("vals", []))
-    return []
 
 
 def _dedup(edges: list[Edge]) -> list[Edge]:

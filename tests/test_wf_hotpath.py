@@ -68,10 +68,16 @@ def test_a_row_aborted_elsewhere_is_not_found(flows):
     assert resp.status_code == 404 and error_of(resp)["field"] == "id"
 
 
-def test_a_lone_row_ending_the_instance(flows):
+def test_a_lone_row_ending_the_instance(flows, monkeypatch):
+    service = flows.crux.instances
+    evaluated = []
+    real = service._evaluate
+    monkeypatch.setattr(service, "_evaluate", lambda *a, **kw: evaluated.append(a[3]) or real(*a, **kw))
     row_id = ids_of(start(flows, "seq", "e1"))["a"]
     assert done(flows, row_id, "a")["tasks"] == [{"b": row_id}]
+    # the short way evaluates, sees the end and gives up; the locked way uses that evaluation
     assert done(flows, row_id, "b") == {"done": True}
+    assert evaluated == ["START", "a", "b"]
     resp = flows.call("wfinstancemarkdone", {"id": row_id, "step": "b", "entity": entity()})
     assert resp.status_code == 404
 

@@ -294,6 +294,12 @@ class CompiledFamily:
         """How each ruleset was indexed (for tests and curiosity)."""
         return dict(self._index_stats)
 
+    @property
+    def step_values(self) -> tuple[str, ...]:
+        """The values of a workflow schema's `step` attribute (START and every task)."""
+        spec = self.schema.info.attrs.get("step")
+        return spec.vals if spec is not None else ()
+
     def steps_of(self, name: str) -> list[dict]:
         """The transitions of a workflow, one per rule: {"rule", "from" (steps, [] = any),
         "stepfailed" (True/False/None = either), "tasks", "nextstep", "done", "calls"}."""

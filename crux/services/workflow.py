@@ -44,6 +44,16 @@ class Evaluation:
     tracedata: dict | None
 
 
+@dataclass
+class _Early:
+    """What the short way of markdone evaluated before giving up, for the locked way to reuse
+    when it evaluates the same step of the same compiled workflow."""
+    family: object
+    typed: dict
+    step: str
+    ev: Evaluation
+
+
 class InstanceService:
     """Instance calls of one process: `db` for rows and history, `rules` (a RulesetCache) for
     compiled workflows, stepworkflows and slice states."""
@@ -77,30 +87,31 @@ class InstanceService:
         ev = self._evaluate(family, name, typed, START, False, data.get("trace", 0),
                             realm=realm, app=app, slice_id=slice_id, cls=cls)
         key = {"slice": slice_id, "app": app, "class": cls, "workflow": name, "entityid": data["entityid"]}
-        outcome = store.new_instance(self.db, realm, key, ev.tasks, ev.nextstep if len(ev.tasks) > 1 else None,
-                                     data.get("parent"))
+        outcome = store.new_instance(self.db, realm, key, ev.tasks, ev.nextstep, data.get("parent"))
         if outcome.taken:
             raise CruxError("already_exist", "entityid", [data["entityid"]],
                             f"entity {data['entityid']} already has an open instance of workflow {name}")
         if not outcome.parent_ok:
             raise not_found("parent", data["parent"])
-        if ev.done:
-            return self._done_result(ev, data.get("parent"))
-        self._remember(slice_id, app, name, outcome.ids.values(), len(ev.tasks) == 1)
-        return self._step_result(realm, slice_id, app, ev, outcome.ids, outcome.loggedat)
+        if not ev.done:
+            self._remember(slice_id, app, name, outcome.ids.values(), len(ev.tasks) == 1)
+        return self._answer(realm, slice_id, app, ev, ids=outcome.ids, loggedat=outcome.loggedat,
+                            parent=data.get("parent"))
 
     # ---- wfinstancemarkdone -----------------------------------------------------------------
 
     def mark_done(self, ident: Identity, data: dict) -> dict:
         hint = self._hints.get(data["id"])
+        early = None
         if hint is not None and hint[3]:
-            result = self._mark_done_alone(ident, data, hint)
+            result, early = self._mark_done_alone(ident, data, hint)
             if result is not None:
                 return result
-        return self._mark_done_locked(ident, data)
+        return self._mark_done_locked(ident, data, early)
 
-    def _mark_done_alone(self, ident: Identity, data: dict, hint: tuple) -> dict | None:
-        """The short way for a lone row moving to one next step; None: take the locked way."""
+    def _mark_done_alone(self, ident: Identity, data: dict, hint: tuple) -> tuple[dict | None, _Early | None]:
+        """The short way for a lone row moving to one next step -> (result, None); else (None,
+        what it evaluated, if anything, for the locked way to use when it applies)."""
         realm, row_id, step = ident.realm, data["id"], data["step"]
         slice_id, app, name, _ = hint
         failed = data.get("stepfailed", False)
@@ -111,17 +122,17 @@ class InstanceService:
             ev = self._evaluate(family, name, typed, step, failed, data.get("trace", 0),
                                 realm=realm, app=app, slice_id=slice_id, cls=cls)
         except CruxError:
-            return None     # the locked way reports it, in its order of checks
+            return None, None     # the locked way reports it, in its order of checks
+        early = _Early(family, typed, step, ev)
         if ev.done or len(ev.tasks) != 1:
-            return None
-        task = ev.tasks[0]
+            return None, early
         loggedat = store.move_alone(self.db, realm, row_id, (slice_id, app, name), step,
-                                    "failed" if failed else "done", task, task)
+                                    "failed" if failed else "done", ev.tasks[0])
         if loggedat is None:
-            return None
-        return self._step_result(realm, slice_id, app, ev, {task: row_id}, loggedat)
+            return None, early
+        return self._answer(realm, slice_id, app, ev, ids={ev.tasks[0]: row_id}, loggedat=loggedat), None
 
-    def _mark_done_locked(self, ident: Identity, data: dict) -> dict:
+    def _mark_done_locked(self, ident: Identity, data: dict, early: _Early | None = None) -> dict:
         realm, row_id, step = ident.realm, data["id"], data["step"]
         failed = data.get("stepfailed", False)
         with store.locked_instance(self.db, realm, row_id) as inst:
@@ -137,7 +148,9 @@ class InstanceService:
                 raise CruxError("not_allowed", "id", [row_id],
                                 f"step {step} of row {row_id} was already reported done; its siblings are still open")
             family, cls = self._runnable_workflow(realm, slice_id, app, name)
-            typed = self._convert(family, cls, data["entity"])
+            if early is not None and early.family is not family:
+                early = None      # the workflow changed meanwhile
+            typed = early.typed if early is not None else self._convert(family, cls, data["entity"])
             outcome = "failed" if failed else "done"
             concurrent = len(inst.rows) > 1
             if concurrent and not failed:
@@ -148,8 +161,11 @@ class InstanceService:
                 eval_step, replaced = row["nextstep"], inst.rows
             else:
                 eval_step, replaced = step, [row]
-            ev = self._evaluate(family, name, typed, eval_step, failed, data.get("trace", 0),
-                                realm=realm, app=app, slice_id=slice_id, cls=cls)
+            if early is not None and early.step == eval_step:
+                ev = early.ev     # the same evaluation (entity, step, stepfailed), made before locking
+            else:
+                ev = self._evaluate(family, name, typed, eval_step, failed, data.get("trace", 0),
+                                    realm=realm, app=app, slice_id=slice_id, cls=cls)
             # a failed sibling's replacement stays in its concurrent set, joined at the same step
             set_next = row["nextstep"] if concurrent and failed else None
             change = _plan(row_id, outcome, inst.rows, replaced, ev, set_next)
@@ -157,14 +173,12 @@ class InstanceService:
         if ev.done:
             for r in inst.rows:
                 self._hints.pop(r["id"], None)
-            return self._done_result(ev, row["parent"])
-        ids = inst.added_ids()
-        if change.move is not None:
-            ids[change.movestep] = change.move
+            return self._answer(realm, slice_id, app, ev, parent=row["parent"])
         if set_next is not None and len(ev.tasks) > 1:
             ev.nextstep = set_next
+        ids = inst.handed_ids()
         self._remember(slice_id, app, name, ids.values(), len(ev.tasks) == 1 and set_next is None)
-        return self._step_result(realm, slice_id, app, ev, ids, inst.now)
+        return self._answer(realm, slice_id, app, ev, ids=ids, loggedat=inst.now)
 
     # ---- wfinstanceabort, wfinstancelist, wfinstancehistory -----------------------------------
 
@@ -197,20 +211,12 @@ class InstanceService:
         if self.rules.slice_active(realm, slice_id) is None:
             raise not_found("slice", slice_id)
         family, cls = self.rules.workflow(realm, slice_id, app, name)
-        if step not in _steps_of(family):
+        if step not in family.step_values:
             raise CruxError("invalid", "step", [step], f"{step} is not a step of workflow {name}")
         typed = self._convert(family, cls, data["entity"])
         ev = self._evaluate(family, name, typed, step, data.get("stepfailed", False), data.get("trace", 0),
                             realm=realm, app=app, slice_id=slice_id, cls=cls)
-        if ev.done:
-            return self._done_result(ev, None)
-        out: dict = {"tasks": ev.tasks}
-        if len(ev.tasks) > 1:
-            out["nextstep"] = ev.nextstep
-        self._add_subflows(out, realm, slice_id, app, ev.tasks)
-        if ev.tracedata is not None:
-            out["tracedata"] = ev.tracedata
-        return out
+        return self._answer(realm, slice_id, app, ev)
 
     # ---- shared steps -------------------------------------------------------------------------
 
@@ -260,28 +266,25 @@ class InstanceService:
         tasks = list(result.tasks)
         return Evaluation(False, tasks, tasks[0] if len(tasks) == 1 else props["nextstep"], tracedata)
 
-    def _add_subflows(self, out: dict, realm: str, slice_id: int, app: str, tasks: list[str]) -> None:
-        runs = self.rules.stepworkflows(realm, slice_id, app)
-        subflows = {t: runs[t] for t in tasks if t in runs}
-        if subflows:
-            out["subflows"] = subflows
-
-    @staticmethod
-    def _done_result(ev: Evaluation, parent: int | None) -> dict:
-        out: dict = {"done": True}
-        if parent is not None:
-            out["parent"] = parent
-        if ev.tracedata is not None:
-            out["tracedata"] = ev.tracedata
-        return out
-
-    def _step_result(self, realm: str, slice_id: int, app: str, ev: Evaluation, ids: dict[str, int],
-                     loggedat: dt.datetime) -> dict:
-        out: dict = {"tasks": [{t: ids[t]} for t in ev.tasks]}
-        if len(ev.tasks) > 1:
-            out["nextstep"] = ev.nextstep
-        out["loggedat"] = loggedat
-        self._add_subflows(out, realm, slice_id, app, ev.tasks)
+    def _answer(self, realm: str, slice_id: int, app: str, ev: Evaluation, *, ids: dict[str, int] | None = None,
+                loggedat: dt.datetime | None = None, parent: int | None = None) -> dict:
+        """A call's answer for an evaluation (SPEC §5): {done: true, parent?}, or the tasks with
+        their row ids (`ids`; only their names for a dry run), nextstep for several, loggedat,
+        subflows (tasks carried out by a sub-workflow); tracedata when traced."""
+        if ev.done:
+            out: dict = {"done": True}
+            if parent is not None:
+                out["parent"] = parent
+        else:
+            out = {"tasks": ev.tasks if ids is None else [{t: ids[t]} for t in ev.tasks]}
+            if len(ev.tasks) > 1:
+                out["nextstep"] = ev.nextstep
+            if loggedat is not None:
+                out["loggedat"] = loggedat
+            runs = self.rules.stepworkflows(realm, slice_id, app)
+            subflows = {t: runs[t] for t in ev.tasks if t in runs}
+            if subflows:
+                out["subflows"] = subflows
         if ev.tracedata is not None:
             out["tracedata"] = ev.tracedata
         return out
@@ -310,10 +313,3 @@ def _exactly_one(data: dict, *names: str) -> None:
     if len(given) != 1:
         raise CruxError("one_of_required", names[0] if not given else given[1], list(names),
                         f"give exactly one of {', '.join(names)}")
-
-
-def _steps_of(family) -> set[str]:
-    for attr in family.schema["patternschema"]:
-        if attr["attr"] == "step":
-            return set(attr.get("vals", ()))
-    return set()

@@ -1,7 +1,9 @@
-"""The database lifecycle: where the server is, the connection pool, and the one `transaction()`.
+"""The database lifecycle: where the server is, the connection pool, and the transactions.
 
 Connections are autocommit; every write group runs inside `with db.transaction() as tx:` so it
 commits or rolls back as a whole, together with its changelog rows (see `Tx.record_change`).
+The workflow instance calls, which write no changelog, use `db.pipelined()`: one transaction
+whose statements go out without waiting for each other's results.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import logging
 import threading
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -142,4 +145,19 @@ class Database:
                 yield tx
             tx.committed(self.deliver_notice)
 
-
+    @contextlib.contextmanager
+    def pipelined(self):
+        """One transaction in pipeline mode on a pooled connection: statements are sent without
+        waiting, results are read when a cursor is fetched, and the commit goes with the last
+        writes (so a block of lock, read, write is two round trips)."""
+        with self.connection() as conn:
+            try:
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    yield conn
+                    conn.execute("COMMIT")
+            except BaseException:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    with contextlib.suppress(Exception):
+                        conn.execute("ROLLBACK")
+                raise

@@ -18,7 +18,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from psycopg import sql
-from psycopg.pq import TransactionStatus
 
 # The two-key advisory lock form has its own key space; this first key marks instance locks.
 LOCK_CLASS = 7340
@@ -38,23 +37,6 @@ LOCK_BY_ROW = ("SELECT " + _lock_sql("realm", "slice", "app", "workflow", "entit
                + " FROM wfinstance WHERE id = %(id)s AND realm = %(realm)s")
 
 
-@contextlib.contextmanager
-def pipelined(db):
-    """One transaction whose statements are sent without waiting, on a connection of `db`:
-    results are read when a cursor is fetched, and the commit goes with the last writes."""
-    with db.connection() as conn:
-        try:
-            with conn.pipeline():
-                conn.execute("BEGIN")
-                yield conn
-                conn.execute("COMMIT")
-        except BaseException:
-            if conn.info.transaction_status != TransactionStatus.IDLE:
-                with contextlib.suppress(Exception):
-                    conn.execute("ROLLBACK")
-            raise
-
-
 # ---- wfinstancenew ----------------------------------------------------------------------------
 
 NEW_INSTANCE = """
@@ -68,7 +50,7 @@ WITH chk AS (
 ), added AS (
     INSERT INTO wfinstance (realm, entityid, slice, app, class, workflow, step, nextstep, parent)
     SELECT %(realm)s, %(entityid)s, %(slice)s, %(app)s, %(class)s, %(workflow)s, t.step,
-           coalesce(%(nextstep)s::text, t.step), %(parent)s::bigint
+           %(nextstep)s::text, %(parent)s::bigint
     FROM unnest(%(steps)s::text[]) WITH ORDINALITY AS t(step, n), chk
     WHERE NOT chk.taken AND chk.parent_ok
     ORDER BY t.n
@@ -92,11 +74,12 @@ class NewOutcome:
 
 def new_instance(db, realm: str, key: dict, steps: list[str], nextstep: str | None,
                  parent: int | None) -> NewOutcome:
-    """Store one row per step of a new instance unless the entity already has one open (or the
-    parent row is missing); `steps` empty only checks. key: slice, app, class, workflow, entityid.
+    """Store one row per step of a new instance, all with `nextstep` (the step itself when it is
+    the only one), unless the entity already has one open (or the parent row is missing);
+    `steps` empty only checks. key: slice, app, class, workflow, entityid.
     One round trip: lock, check-and-insert, commit."""
     params = {**key, "realm": realm, "steps": steps, "nextstep": nextstep, "parent": parent}
-    with pipelined(db) as conn:
+    with db.pipelined() as conn:
         conn.execute(LOCK_BY_KEY, params)
         cur = conn.execute(NEW_INSTANCE, params)
     rows = cur.fetchall()
@@ -186,7 +169,7 @@ WITH RECURSIVE {subflows} closed AS (
            %(parent)s::bigint
     FROM handed
 )
-SELECT id, step FROM added
+SELECT id, step FROM handed
 """
 _APPLY = {False: APPLY_CHANGE.format(subflows=""),
           True: APPLY_CHANGE.format(subflows=_subflows_of("%(close)s::bigint[]") + ",")}
@@ -220,7 +203,7 @@ class LockedInstance:
         return self.rows[0]["txtime"]
 
     def apply(self, change: Change) -> None:
-        """Queue the change; it is sent with the commit. `added_ids` reads the new rows' ids."""
+        """Queue the change; it is sent with the commit. `handed_ids` reads what it handed out."""
         row = self.rows[0]
         params = {"realm": self.realm, **{k: row[k] for k in ("entityid", "slice", "app", "class",
                                                                "workflow", "parent")},
@@ -228,8 +211,8 @@ class LockedInstance:
         subflows = any(r["has_subflows"] for r in self.rows if r["id"] in change.close)
         self._cursor = self.conn.execute(_APPLY[subflows], params)
 
-    def added_ids(self) -> dict[str, int]:
-        """step -> id of the rows inserted by `apply` (after the transaction has ended)."""
+    def handed_ids(self) -> dict[str, int]:
+        """step -> id of the rows `apply` moved or inserted (after the transaction has ended)."""
         return {} if self._cursor is None else {r["step"]: r["id"] for r in self._cursor.fetchall()}
 
 
@@ -238,7 +221,7 @@ def locked_instance(db, realm: str, row_id: int):
     """The instance holding row `row_id`, locked (rows empty when there is no such row in the
     realm). One round trip to lock and read; the block's writes go with the commit."""
     params = {"realm": realm, "id": row_id}
-    with pipelined(db) as conn:
+    with db.pipelined() as conn:
         conn.execute(LOCK_BY_ROW, params)
         rows = conn.execute(INSTANCE_ROWS, params).fetchall()
         yield LockedInstance(conn, realm, rows)
@@ -253,7 +236,7 @@ def locked_instance(db, realm: str, row_id: int):
 # row's latest version once the other transaction ends, so a lost race writes nothing.
 MOVE_ALONE = """
 WITH moved AS (
-    UPDATE wfinstance w SET step = %(movestep)s, nextstep = %(movenext)s, loggedat = now()
+    UPDATE wfinstance w SET step = %(task)s, nextstep = %(task)s, loggedat = now()
     WHERE w.realm = %(realm)s AND w.id = %(id)s AND w.step = %(step)s AND w.doneat IS NULL
       AND w.slice = %(slice)s AND w.app = %(app)s AND w.workflow = %(workflow)s
       AND NOT EXISTS (SELECT 1 FROM wfinstance o
@@ -272,14 +255,14 @@ RETURNING loggedat
 """
 
 
-def move_alone(db, realm: str, row_id: int, key: tuple, step: str, outcome: str, movestep: str,
-               movenext: str) -> dt.datetime | None:
-    """Move a lone row from `step` to `movestep` (key: slice, app, workflow); the time it was
+def move_alone(db, realm: str, row_id: int, key: tuple, step: str, outcome: str,
+               task: str) -> dt.datetime | None:
+    """Move a lone row from `step` to `task` (key: slice, app, workflow); the time it was
     handed out, or None when the row is not (or no longer) alone at `step`, or has a sub-workflow
     open: nothing is written."""
     slice_id, app, workflow = key
     params = {"realm": realm, "id": row_id, "step": step, "slice": slice_id, "app": app, "workflow": workflow,
-              "outcome": outcome, "movestep": movestep, "movenext": movenext}
+              "outcome": outcome, "task": task}
     with db.connection() as conn:
         row = conn.execute(MOVE_ALONE, params).fetchone()
     return None if row is None else row["loggedat"]
