@@ -161,12 +161,14 @@ def openapi_write(path):
 # Commands kept in modules of their own.
 from crux.rules_cli import rules  # noqa: E402
 from crux.rules_load import load_command  # noqa: E402
-from crux.workflow_cli import history, workflow  # noqa: E402
+from crux.retention_cli import changelog, history  # noqa: E402
+from crux.workflow_cli import workflow  # noqa: E402
 
 cli.add_command(rules)
 cli.add_command(load_command)
 cli.add_command(workflow)
 cli.add_command(history)
+cli.add_command(changelog)
 
 
 def main():

@@ -1,8 +1,7 @@
-"""`crux workflow graph` (draw a workflow) and `crux history prune` (delete old closed history).
+"""`crux workflow graph`: draw a workflow.
 
     crux workflow graph --slice 1 --app onboarding --workflow onboarding [--realm demo] [--format dot]
     crux workflow graph --files examples/onboarding --workflow onboarding
-    crux history prune --older-than 90d [--realm R] [--batch 5000]
 
 The graph has the steps as nodes (plus START and done), one edge per rule from the step(s) it
 tests to the task(s) it hands out, labelled with its other conditions (`failed`/`ok` for
@@ -11,8 +10,6 @@ out by a sub-workflow points (dotted) at that workflow.
 """
 from __future__ import annotations
 
-import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 import click
@@ -196,45 +193,3 @@ def graph_cmd(name, slice_id, app, realm, files, fmt):
         raise click.ClickException(f"{name} is not a workflow")
     graph = build_graph(family, name, stepworkflows)
     click.echo(to_mermaid(graph) if fmt == "mermaid" else to_dot(graph), nl=False)
-
-
-_DURATION = re.compile(r"^(\d+)([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_age(text: str) -> dt.timedelta:
-    """`90d`, `12h`, `30m`, `2w`, `45s` -> a timedelta."""
-    m = _DURATION.match(text.strip().lower())
-    if not m:
-        raise click.BadParameter("a number and a unit: s, m, h, d or w (e.g. 90d)", param_hint="--older-than")
-    return dt.timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
-
-
-@click.group("history")
-def history():
-    """Workflow history commands."""
-
-
-@history.command("prune")
-@click.option("--older-than", "age", required=True, help="delete history closed longer ago than this (e.g. 90d)")
-@click.option("--realm", help="only this realm (default: every realm)")
-@click.option("--batch", default=5000, show_default=True, help="rows deleted per transaction")
-def prune_cmd(age, realm, batch):
-    """Delete closed workflow history older than a given age, in batches (open steps are kept)."""
-    from crux.cli import _database_url, _settings
-    from crux.store import instances
-    from crux.store.db import Database
-    before = dt.datetime.now(dt.timezone.utc) - parse_age(age)
-    settings = _settings()
-    db = Database(settings, _database_url(settings))
-    db.open(wait=True)
-    total = 0
-    try:
-        while True:
-            deleted = instances.prune_history_batch(db, before, batch, realm.lower() if realm else None)
-            total += deleted
-            if deleted < batch:
-                break
-    finally:
-        db.close()
-    click.echo(f"deleted {total} history rows closed before {before.isoformat(timespec='seconds')}")

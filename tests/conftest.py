@@ -141,3 +141,17 @@ def error_of(resp) -> dict:
     body = resp.get_json()
     assert body["status"] == "error" and body["data"] is None, body
     return body["messages"][0]
+
+
+@pytest.fixture
+def run_cli(database_url, monkeypatch):
+    """Run a `crux` command on the test database -> (exit code, output)."""
+    from click.testing import CliRunner
+
+    from crux.cli import cli
+    monkeypatch.setenv("CRUX_DATABASE_URL", database_url)
+
+    def run(*args):
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        return result.exit_code, result.output
+    return run

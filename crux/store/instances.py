@@ -345,18 +345,3 @@ def history(conn, realm: str, *, wfid: int | None = None, entityid: str | None =
     return conn.execute(query + " ORDER BY id",
                         {"realm": realm, "key": wfid if wfid is not None else entityid,
                          "workflow": workflow}).fetchall()
-
-
-# ---- maintenance ------------------------------------------------------------------------------
-
-def prune_history_batch(db, before: dt.datetime, limit: int, realm: str | None = None) -> int:
-    """Delete up to `limit` history rows closed before `before` (of `realm`, or of every realm)
-    in one transaction; return how many. A row closed before the cutoff was logged before it."""
-    realm_filter = "" if realm is None else " AND realm = %(realm)s"
-    with db.transaction() as tx:
-        return tx.execute(
-            f"""DELETE FROM wfhistory WHERE id IN (
-                    SELECT id FROM wfhistory
-                    WHERE loggedat < %(before)s AND closedat < %(before)s{realm_filter}
-                    LIMIT %(limit)s)""",
-            {"before": before, "limit": limit, "realm": realm}).rowcount

@@ -1,0 +1,72 @@
+"""`crux history prune` and `crux changelog prune`: delete old rows in batches.
+
+    crux history prune --older-than 90d [--realm R] [--batch 5000]
+    crux changelog prune --older-than 400d [--realm R] [--batch 5000]
+
+History keeps open steps whatever their age; the changelog is the audit trail of every data
+change, so how long to keep it is the operator's decision (nothing prunes it by itself).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import click
+
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_age(text: str) -> dt.timedelta:
+    """`90d`, `12h`, `30m`, `2w`, `45s` -> a timedelta."""
+    m = _DURATION.match(text.strip().lower())
+    if not m:
+        raise click.BadParameter("a number and a unit: s, m, h, d or w (e.g. 90d)", param_hint="--older-than")
+    return dt.timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+
+
+def _prune(table: str, what: str, age: str, realm: str | None, batch: int) -> None:
+    from crux.cli import _database_url, _settings
+    from crux.store import retention
+    from crux.store.db import Database
+    before = dt.datetime.now(dt.timezone.utc) - parse_age(age)
+    settings = _settings()
+    db = Database(settings, _database_url(settings))
+    db.open(wait=True)
+    total = 0
+    try:
+        while True:
+            deleted = retention.prune_batch(db, table, before, batch, realm.lower() if realm else None)
+            total += deleted
+            if deleted < batch:
+                break
+    finally:
+        db.close()
+    click.echo(f"deleted {total} {what} before {before.isoformat(timespec='seconds')}")
+
+
+def _prune_command(group: click.Group, table: str, what: str, help_age: str, doc: str):
+    @group.command("prune", help=doc)
+    @click.option("--older-than", "age", required=True, help=help_age)
+    @click.option("--realm", help="only this realm (default: every realm)")
+    @click.option("--batch", default=5000, show_default=True, type=click.IntRange(min=1),
+                  help="rows deleted per transaction")
+    def prune(age, realm, batch):
+        _prune(table, what, age, realm, batch)
+    return prune
+
+
+@click.group("history")
+def history():
+    """Workflow history commands."""
+
+
+@click.group("changelog")
+def changelog():
+    """Changelog (audit trail) commands."""
+
+
+_prune_command(history, "wfhistory", "history rows closed", "delete history closed longer ago than this (e.g. 90d)",
+               "Delete closed workflow history older than a given age, in batches (open steps are kept).")
+_prune_command(changelog, "changelog", "changelog rows written", "delete changes made longer ago than this (e.g. 400d)",
+               "Delete changelog rows older than a given age, in batches.")
