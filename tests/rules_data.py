@@ -7,6 +7,8 @@ import threading
 import time
 import uuid
 
+import psycopg
+
 from crux.store.notify import CHANNEL
 
 ORDER_SCHEMA = {
@@ -111,3 +113,18 @@ def settle(crux, timeout: float = 10.0) -> None:
     with crux.db.connection() as conn:
         conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, json.dumps({"kind": "test-barrier", "marker": marker})))
     assert seen.wait(timeout), "the listener did not deliver a notification"
+
+
+def record_statements(monkeypatch) -> list[str]:
+    """From now on, record every statement the calling thread sends (the listener's are its own)."""
+    sent: list[str] = []
+    me = threading.get_ident()
+    execute = psycopg.Connection.execute
+
+    def recording(conn, query, params=None, **kw):
+        if threading.get_ident() == me:
+            sent.append(str(query))
+        return execute(conn, query, params, **kw)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", recording)
+    return sent

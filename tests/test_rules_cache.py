@@ -1,13 +1,14 @@
 """The ruleset cache (SPEC §3 Cache): compiled once, served from RAM, invalidated by every write."""
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
 
 from crux.errors import CruxError
 from crux.services.rulecache import RulesetCache
-from crux.store.notify import Listener
+from crux.store.notify import CHANNEL, Listener
 from tests.rules_data import LOYALTY, MAIN, ORDER, apply, eventually, key, onboarding, order_rules, rule, settle
 
 
@@ -182,3 +183,13 @@ def test_rules_used_by_the_cache_are_the_stored_ones(realm):
     assert family.rulesets["main"].rules == tuple(realm.ok("brerulesetget", key(name="main"))["ruleset"])
     assert [r["rulepattern"] for r in family.rulesets["loyalty"].rules] == [r["rulepattern"] for r in LOYALTY]
     assert len(family.rulesets["main"].rules) == len(MAIN)
+
+
+def test_stepworkflow_writes_send_the_rules_notice(realm, conn):
+    onboarding(realm)
+    realm.ok("workflownew", key("bank", "customer", name="kycflow", flowrules=[rule([("step", "eq", "START")], [], {"done": "true"})]))
+    conn.execute(f"LISTEN {CHANNEL}")
+    realm.ok("stepworkflownew", {"slice": 1, "app": "bank", "step": "kyc", "workflow": "kycflow"})
+    realm.ok("stepworkflowdelete", {"slice": 1, "app": "bank", "step": "kyc"})
+    notices = [json.loads(n.payload) for n in conn.notifies(timeout=10, stop_after=2)]
+    assert [(n["kind"], n["realm"], n["slice"], n["app"]) for n in notices] == [("rules", realm.name, 1, "bank")] * 2

@@ -1,10 +1,15 @@
 """BRE ruleset calls: breruleset* (SPEC §2.2, §4.3)."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 
+from crux.rules_load import loader_identity
+from crux.services.rules import BRE, RuleService
 from tests.conftest import error_of
-from tests.rules_data import LOYALTY, MAIN, fields_of, key, order_rules, order_schema, rule
+from tests.rules_data import (FLOW, FLOW_SCHEMA, LOYALTY, MAIN, fields_of, key, onboarding, order_rules, order_schema,
+                              record_statements, rule)
 
 
 def rs(name, rules=None, **more):
@@ -171,3 +176,43 @@ def test_other_realms_are_invisible(realm, other_realm):
     for call in ("brerulesetget", "brerulesetactivate", "brerulesetdeactivate", "brerulesetdelete"):
         assert realm.call(call, key(name="main")).status_code == 404, call
     assert other_realm.ok("brerulesetget", key(name="main"))["is_active"] is True
+
+
+def test_new_and_deactivate_round_trips(realm, monkeypatch):
+    order_rules(realm)
+    service, ident = RuleService(realm.crux.db), loader_identity(realm.name, "admin")
+    sent = record_statements(monkeypatch)
+    # lock, slice and app, schema, call graph, insert, changelog, notify
+    service.ruleset_new(ident, BRE, rs("spare"))
+    assert len(sent) == 7, sent
+    sent.clear()
+    # lock, slice and app, the ruleset, its callers, update, changelog, notify
+    out = service.ruleset_deactivate(ident, BRE, key(name="main"))
+    assert len(sent) == 7, sent
+    assert out["is_active"] is False and out["editedby"] == "admin"
+    sent.clear()
+    # an inactive ruleset: nothing written, the row read under the lock is the answer
+    assert service.ruleset_deactivate(ident, BRE, key(name="main")) == out
+    assert len(sent) == 4, sent
+
+
+def test_deactivate_answers_the_changed_row(realm):
+    order_rules(realm)
+    before = realm.ok("brerulesetget", key(name="main"))
+    out = realm.ok("brerulesetdeactivate", key(name="main"))
+    after = realm.ok("brerulesetget", key(name="main"))
+    assert out == {k: v for k, v in after.items() if k != "ruleset"}
+    assert out["is_active"] is False and out["editedat"] != before["editedat"]
+    assert realm.ok("brerulesetdeactivate", key(name="main")) == out
+
+
+def test_name_clashes_are_named(realm):
+    order_rules(realm)
+    resp = realm.call("brerulesetnew", rs("main"))
+    assert error_of(resp)["msg"] == "class order already has a ruleset main"
+    onboarding(realm)
+    realm.ok("wfschemanew", key("bank", "account", **copy.deepcopy(FLOW_SCHEMA)))
+    resp = realm.call("workflownew", key("bank", "account", name="onboard", flowrules=FLOW))
+    assert error_of(resp)["msg"] == "app bank already has a workflow onboard (of class customer)"
+    resp = realm.call("workflownew", key("bank", "customer", name="onboard", flowrules=FLOW))
+    assert error_of(resp)["msg"] == "class customer already has a ruleset onboard"

@@ -7,8 +7,8 @@
     slice_active(realm, slice)         -> bool | None             (effective now; None: no such slice)
 
 Entries are immutable snapshots, replaced and never changed, so a running evaluation is not
-disturbed by a concurrent edit. Writers send `notify(tx, "rules" | "stepworkflow", realm=,
-slice=, app=, cls=)`; slice writes send "slice" {realm, slice}; a listener (re)connect drops
+disturbed by a concurrent edit. Rule writes (stepworkflows included) send `notify(tx, "rules",
+realm=, slice=, app=, cls=)`; slice writes send "slice" {realm, slice}; a listener (re)connect drops
 everything, and while the listener is disconnected nothing loaded is kept. A load that races an
 invalidation of its slice or app (the invalidation came after the load started) is used once
 but not kept.
@@ -77,7 +77,6 @@ class RulesetCache:
         self._marks: dict[tuple, int] = {}      # (realm, slice) or (realm, slice, app) -> epoch
         self.loads = 0          # family compilations, for tests and metrics
         listener.subscribe("rules", self._on_app_change)
-        listener.subscribe("stepworkflow", self._on_app_change)
         listener.subscribe("slice", self._on_slice_change)
         listener.on_reset(self.clear)
 

@@ -76,13 +76,13 @@ class RuleService:
     # ---- plumbing -------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _write(self, ident: Identity, slice_id: int, app: str, cls: str | None = None, kind: str = "rules"):
+    def _write(self, ident: Identity, slice_id: int, app: str, cls: str | None = None):
         realm = ident.realm
         with self.db.transaction(ident.user, realm) as tx:
             rule_store.lock_app_rules(tx, realm, slice_id, app)
             self._require_slice_app(tx.conn, realm, slice_id, app)
             yield tx
-            notify(tx, kind, realm=realm, slice=slice_id, app=app, cls=cls)
+            notify(tx, "rules", realm=realm, slice=slice_id, app=app, cls=cls)
 
     @staticmethod
     def _require_slice_app(conn, realm: str, slice_id: int, app: str) -> None:
@@ -181,9 +181,10 @@ class RuleService:
 
     # ---- rulesets and workflows -----------------------------------------------------------
 
-    def _checked_rules(self, conn, realm, slice_id, app, cls, name, kind: Kind, schema: dict, rules) -> list:
-        """Validate rules against the schema and the app's other rulesets; the canonical rules."""
-        graph = rule_store.app_call_graph(conn, realm, slice_id, app)
+    @staticmethod
+    def _checked_rules(graph: list[dict], cls, name, kind: Kind, schema: dict, rules) -> list:
+        """Validate rules against the schema and the app's other rulesets (`graph`, the app's
+        call graph); the canonical rules."""
         known = {r["name"]: cls for r in graph if r["class"] == cls}
         for r in graph:
             known.setdefault(r["name"], r["class"])
@@ -199,13 +200,15 @@ class RuleService:
         try:
             with self._write(ident, slice_id, app, cls) as tx:
                 schema = self._schema_of(tx.conn, realm, slice_id, app, cls, kind)
-                if rule_store.get_ruleset(tx.conn, realm, slice_id, app, cls, name) is not None:
+                graph = rule_store.app_call_graph(tx.conn, realm, slice_id, app)
+                if any(r["class"] == cls and r["name"] == name for r in graph):
                     raise CruxError("already_exist", "name", [name], f"class {cls} already has a ruleset {name}")
-                other = rule_store.workflow_class(tx.conn, realm, slice_id, app, name) if kind is WORKFLOW else None
+                other = next((r["class"] for r in graph if r["name"] == name and r["brwf"] == "W"), None) \
+                    if kind is WORKFLOW else None
                 if other is not None:
                     raise CruxError("already_exist", "name", [name],
                                     f"app {app} already has a workflow {name} (of class {other})")
-                rules = self._checked_rules(tx.conn, realm, slice_id, app, cls, name, kind, schema, data[kind.rules_key])
+                rules = self._checked_rules(graph, cls, name, kind, schema, data[kind.rules_key])
                 row = rule_store.insert_ruleset(tx, realm, slice_id, app, cls, name, kind.brwf, schema["id"],
                                                 data.get("is_internal", False), rules, ident.user)
                 out = _ruleset_out(row, kind)
@@ -219,7 +222,8 @@ class RuleService:
         with self._write(ident, slice_id, app, cls) as tx:
             old = self._inactive_ruleset(tx.conn, realm, slice_id, app, cls, name, kind, "changing")
             schema = self._schema_of(tx.conn, realm, slice_id, app, cls, kind)
-            rules = self._checked_rules(tx.conn, realm, slice_id, app, cls, name, kind, schema, data[kind.rules_key])
+            graph = rule_store.app_call_graph(tx.conn, realm, slice_id, app)
+            rules = self._checked_rules(graph, cls, name, kind, schema, data[kind.rules_key])
             internal = data.get("is_internal", old["is_internal"])
             row = rule_store.update_ruleset(tx, old["id"], realm, rules, internal, ident.user)
             out = _ruleset_out(row, kind)
@@ -288,11 +292,10 @@ class RuleService:
                 if callers:
                     raise CruxError("not_allowed", "name", callers,
                                     f"{name} is called by active {', '.join(callers)}: deactivate those first")
-                rule_store.set_rulesets_active(tx, realm, [old["id"]], False, ident.user)
+                old = rule_store.set_rulesets_active(tx, realm, [old["id"]], False, ident.user)[0]
                 tx.record_change("ruleset", (realm, slice_id, app, cls, name), "update",
                                  {"is_active": True}, {"is_active": False})
-            row = rule_store.get_ruleset(tx.conn, realm, slice_id, app, cls, name)
-        return _ruleset_out(row, kind, rules=False)
+        return _ruleset_out(old, kind, rules=False)
 
     # ---- stepworkflows --------------------------------------------------------------------
 
@@ -301,7 +304,7 @@ class RuleService:
         the step is replaced in the same transaction (one `update` changelog row)."""
         realm, slice_id, app, step, workflow = ident.realm, data["slice"], data["app"], data["step"], data["workflow"]
         try:
-            with self._write(ident, slice_id, app, kind="stepworkflow") as tx:
+            with self._write(ident, slice_id, app) as tx:
                 if rule_store.workflow_class(tx.conn, realm, slice_id, app, workflow) is None:
                     raise CruxError("not_found", "workflow", [workflow], f"workflow {workflow} does not exist")
                 if step not in rule_store.workflow_steps(tx.conn, realm, slice_id, app):
@@ -317,7 +320,7 @@ class RuleService:
 
     def stepworkflow_delete(self, ident: Identity, data: dict) -> dict:
         realm, slice_id, app, step = ident.realm, data["slice"], data["app"], data["step"]
-        with self._write(ident, slice_id, app, kind="stepworkflow") as tx:
+        with self._write(ident, slice_id, app) as tx:
             old = rule_store.get_stepworkflow(tx.conn, realm, slice_id, app, step, lock=True)
             if old is None:
                 raise not_found("step", step)

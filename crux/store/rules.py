@@ -140,9 +140,10 @@ def update_ruleset(tx, ruleset_id: int, realm: str, rules: list, is_internal: bo
         (_json(rules), is_internal, who, realm, ruleset_id))
 
 
-def set_rulesets_active(tx, realm: str, ids: list[int], active: bool, who: str) -> None:
-    tx.execute("""UPDATE ruleset SET is_active = %s, editedat = now(), editedby = %s
-                  WHERE realm = %s AND id = ANY(%s)""", (active, who, realm, ids))
+def set_rulesets_active(tx, realm: str, ids: list[int], active: bool, who: str) -> list[dict]:
+    """The changed rulesets, without their rules."""
+    return tx.all(f"""UPDATE ruleset r SET is_active = %s, editedat = now(), editedby = %s
+                      WHERE r.realm = %s AND r.id = ANY(%s) RETURNING {RULESET_SUMMARY}""", (active, who, realm, ids))
 
 
 def delete_ruleset(tx, ruleset_id: int, realm: str) -> None:
