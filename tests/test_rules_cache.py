@@ -9,7 +9,8 @@ import pytest
 from crux.errors import CruxError
 from crux.services.rulecache import RulesetCache
 from crux.store.notify import CHANNEL, Listener
-from tests.rules_data import LOYALTY, MAIN, ORDER, apply, eventually, key, onboarding, order_rules, rule, settle
+from tests.rules_data import (LOYALTY, MAIN, ORDER, apply, eventually, key, onboarding, order_rules, record_statements,
+                              rule, settle)
 
 
 def _keys(cache, realm) -> set:
@@ -183,6 +184,34 @@ def test_rules_used_by_the_cache_are_the_stored_ones(realm):
     assert family.rulesets["main"].rules == tuple(realm.ok("brerulesetget", key(name="main"))["ruleset"])
     assert [r["rulepattern"] for r in family.rulesets["loyalty"].rules] == [r["rulepattern"] for r in LOYALTY]
     assert len(family.rulesets["main"].rules) == len(MAIN)
+
+
+def test_a_load_is_one_round_trip(realm, monkeypatch):
+    order_rules(realm)
+    other = {"patternschema": [{"attr": "a", "valtype": "int"}], "actionschema": {"tasks": ["t"]}}
+    realm.ok("breschemanew", key(cls="other", **other))
+    realm.ok("brerulesetnew", key(cls="other", name="elsewhere", ruleset=[rule([("a", "eq", 1)], ["t"])]))
+    realm.app_new("empty")
+    settle(realm.crux)
+    cache = realm.crux.rules
+    cache.forget_app(realm.name, 1, "retail")
+    sent = record_statements(monkeypatch)
+    family = cache.family(realm.name, 1, "retail", "order")
+    assert len(sent) == 1, sent
+    assert set(family.rulesets) == {"loyalty", "main"}
+    assert family.foreign_class("elsewhere") == "other" and family.foreign_class("main") is None
+    sent.clear()
+    index = cache.app_index(realm.name, 1, "retail")
+    assert len(sent) == 1, sent
+    assert dict(index.classes) == {"loyalty": "order", "main": "order", "elsewhere": "other"}
+    for slice_id, app, field in ((9, "retail", "slice"), (9, "nope", "slice"), (1, "nope", "app")):
+        sent.clear()
+        with pytest.raises(CruxError) as info:
+            cache.app_index(realm.name, slice_id, app)
+        assert info.value.messages[0]["field"] == field and len(sent) == 1, (slice_id, app, sent)
+    sent.clear()
+    assert dict(cache.app_index(realm.name, 1, "empty").rulesets) == {} and len(sent) == 1
+    assert ("a", realm.name, 1, "empty") not in cache._apps        # an app without rules is not kept
 
 
 def test_stepworkflow_writes_send_the_rules_notice(realm, conn):

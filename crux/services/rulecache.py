@@ -191,15 +191,15 @@ class RulesetCache:
 
     def _load_family(self, realm, slice_id, app, cls):
         with self.db.connection() as conn:
-            schema, rows = rule_store.family_rows(conn, realm, slice_id, app, cls)
-            others = {} if schema is None else self._foreign_names(conn, realm, slice_id, app, cls)
-        if schema is None:
+            row = rule_store.family_rows(conn, realm, slice_id, app, cls)
+        if row is None:
             return None, False      # not kept: names that do not exist must not fill the memory
-        doc = {"class": cls, "patternschema": schema["patternschema"], "actionschema": schema["actionschema"]}
+        doc = {"class": cls, "patternschema": row["patternschema"], "actionschema": row["actionschema"]}
         rulesets = {r["name"]: {"rules": r["rules"], "is_active": r["is_active"], "is_internal": r["is_internal"]}
-                    for r in rows}
+                    for r in row["rulesets"]}
+        others = dict(row["others"])
         try:
-            family = compile_family(doc, rulesets, cls, schema["brwf"], foreign=others)
+            family = compile_family(doc, rulesets, cls, row["brwf"], foreign=others)
         except ValidationFailed as exc:
             first = exc.problems[0]
             raise CruxError("eval_failed", "class", [cls],
@@ -207,22 +207,15 @@ class RulesetCache:
         self.loads += 1
         return family, True
 
-    @staticmethod
-    def _foreign_names(conn, realm, slice_id, app, cls) -> dict[str, str]:
-        row = rule_store.app_index(conn, realm, slice_id, app)
-        return {name: other for name, other, _brwf in row["rulesets"] if other != cls}
-
     def _load_app(self, realm, slice_id, app):
         with self.db.connection() as conn:
             row = rule_store.app_index(conn, realm, slice_id, app)
-            if not row["app_exists"] or not row["rulesets"] and not row["stepworkflows"]:
-                # An app without rules is not kept: its deletion sends no notification.
-                exists = rule_store.slice_and_app(conn, realm, slice_id, app)
-                if not exists["slice_exists"]:
-                    raise not_found("slice", slice_id)
-                if not exists["app_exists"]:
-                    raise not_found("app", app)
-                return AppIndex(_EMPTY, _EMPTY, _EMPTY, _EMPTY), False
+        if not row["slice_exists"]:
+            raise not_found("slice", slice_id)
+        if not row["app_exists"]:
+            raise not_found("app", app)
+        if not row["rulesets"] and not row["stepworkflows"]:
+            return AppIndex(_EMPTY, _EMPTY, _EMPTY, _EMPTY), False     # not kept: an app's deletion sends no notice
         rulesets: dict[str, list[str]] = {}
         workflows: dict[str, str] = {}
         classes: dict[str, str] = {}

@@ -197,9 +197,11 @@ def list_stepworkflows(conn, realm: str, filters: dict, apps: set[str] | None) -
 # ---- what the ruleset cache loads -------------------------------------------------------------
 
 def app_index(conn, realm: str, slice_id: int, app: str) -> dict:
-    """In one round trip: does the app exist, its rulesets' names/classes/kinds, its stepworkflows."""
+    """In one round trip: do the slice and the app exist, the app's rulesets' names/classes/kinds,
+    its stepworkflows."""
     return conn.execute(
-        """SELECT EXISTS (SELECT 1 FROM app WHERE realm = %(r)s AND shortnamelc = %(a)s) AS app_exists,
+        """SELECT EXISTS (SELECT 1 FROM realmslice WHERE realm = %(r)s AND id = %(s)s) AS slice_exists,
+                  EXISTS (SELECT 1 FROM app WHERE realm = %(r)s AND shortnamelc = %(a)s) AS app_exists,
                   coalesce((SELECT json_agg(json_build_array(setname, class, brwf) ORDER BY id)
                             FROM ruleset WHERE realm = %(r)s AND slice = %(s)s AND app = %(a)s), '[]') AS rulesets,
                   coalesce((SELECT json_agg(json_build_array(step, workflow) ORDER BY step)
@@ -208,13 +210,20 @@ def app_index(conn, realm: str, slice_id: int, app: str) -> dict:
         {"r": realm, "s": slice_id, "a": app}).fetchone()
 
 
-def family_rows(conn, realm: str, slice_id: int, app: str, cls: str) -> tuple[dict | None, list[dict]]:
-    """The schema of a class and all its rulesets (with rules)."""
-    schema = get_schema(conn, realm, slice_id, app, cls)
-    if schema is None:
-        return None, []
-    rows = conn.execute(
-        """SELECT setname AS name, is_active, is_internal, ruleset AS rules FROM ruleset
-           WHERE realm = %s AND slice = %s AND app = %s AND class = %s ORDER BY id""",
-        (realm, slice_id, app, cls)).fetchall()
-    return schema, rows
+def family_rows(conn, realm: str, slice_id: int, app: str, cls: str) -> dict | None:
+    """In one round trip (one snapshot): the schema of a class (brwf, patternschema, actionschema),
+    its rulesets with rules (`rulesets`: [{name, is_active, is_internal, rules}]) and the names
+    and classes of the app's rulesets of other classes (`others`: [[name, class]]); None when
+    the class has no schema."""
+    return conn.execute(
+        """SELECT s.brwf, s.patternschema, s.actionschema,
+                  coalesce((SELECT jsonb_agg(jsonb_build_object('name', r.setname, 'is_active', r.is_active,
+                                                                'is_internal', r.is_internal, 'rules', r.ruleset)
+                                             ORDER BY r.id)
+                            FROM ruleset r WHERE r.realm = s.realm AND r.slice = s.slice AND r.app = s.app
+                                             AND r.class = s.class), '[]') AS rulesets,
+                  coalesce((SELECT json_agg(json_build_array(r.setname, r.class) ORDER BY r.id)
+                            FROM ruleset r WHERE r.realm = s.realm AND r.slice = s.slice AND r.app = s.app
+                                             AND r.class <> s.class), '[]') AS others
+           FROM schema s WHERE s.realm = %s AND s.slice = %s AND s.app = %s AND s.class = %s""",
+        (realm, slice_id, app, cls)).fetchone()
