@@ -22,9 +22,6 @@ from pathlib import Path
 
 import click
 
-from crux.api import envelope
-from crux.api.rules import RulesetNew, SchemaDoc
-from crux.api.workflows import StepWorkflowNew
 from crux.config import REPO_ROOT
 from crux.engine import normalize_rules, normalize_schema
 from crux.errors import CruxError
@@ -109,6 +106,16 @@ def _callees_first(items: list[Item]) -> list[Item]:
     return [it for it in items if it.what == "schema"] + placed + [it for it in items if it.what == "stepworkflow"]
 
 
+def _checked(item: Item, payload: dict) -> dict:
+    """The item's payload as the web API checks and loads it. (Imported here: every `crux`
+    command imports this module, and only loading needs the API's schemas.)"""
+    from crux.api import envelope
+    from crux.api.rules import RulesetNew, SchemaDoc
+    from crux.api.workflows import StepWorkflowNew
+    schema = {"schema": SchemaDoc, "ruleset": RulesetNew, "stepworkflow": StepWorkflowNew}[item.what]
+    return envelope.load(schema(), payload)
+
+
 def _problem_lines(path: Path, err: CruxError, rules_key: str | None = None) -> list[str]:
     """One line per message; paths into the rules use the file's own key for them."""
     out = []
@@ -131,10 +138,13 @@ class FolderLoader:
         self.report = report
         self.loaded: list[tuple[Path, dict, object]] = []       # rulesets to activate: (path, key, kind)
 
-    def _brwf_of(self, app: str, cls: str) -> str | None:
+    def _stored(self, app: str, cls: str, name: str | None = None) -> tuple[dict | None, dict | None]:
+        """The stored schema of a class, and its ruleset `name` (None when either is missing)."""
         with self.db.connection() as conn:
-            row = rule_store.get_schema(conn, self.ident.realm, self.slice_id, app, cls)
-        return None if row is None else row["brwf"]
+            schema = rule_store.get_schema(conn, self.ident.realm, self.slice_id, app, cls)
+            if schema is None or name is None:
+                return schema, None
+            return schema, rule_store.get_ruleset(conn, self.ident.realm, self.slice_id, app, cls, name)
 
     def _note(self, what: str, name: str, outcome: str) -> None:
         self.report.done.append(f"{what} {name}: {outcome}")
@@ -144,37 +154,30 @@ class FolderLoader:
         kind = KINDS.get(item.data.get("brwf", "B"))
         if kind is None:
             raise CruxError("invalid", "brwf", [item.data.get("brwf")], "brwf is B (business rules) or W (workflow)")
-        data = envelope.load(SchemaDoc(), {"slice": self.slice_id, **item.data})
-        brwf = self._brwf_of(data["app"], data["class"])
-        if brwf is None:
+        data = _checked(item, {"slice": self.slice_id, **item.data})
+        old, _ = self._stored(data["app"], data["class"])
+        if old is None:
             self.service.schema_new(self.ident, kind, data)
             return self._note("schema", data["class"], "created")
-        old = self.service.schema_get(self.ident, KINDS[brwf], data)
         new = normalize_schema({"class": data["class"], "patternschema": data["patternschema"],
                                 "actionschema": data["actionschema"]})
-        if brwf == kind.brwf and (old["patternschema"], old["actionschema"]) == (new["patternschema"], new["actionschema"]):
+        if old["brwf"] == kind.brwf and (old["patternschema"], old["actionschema"]) == (new["patternschema"], new["actionschema"]):
             return self._note("schema", data["class"], "unchanged")
         self.service.schema_update(self.ident, kind, data)
         self._note("schema", data["class"], "updated")
 
     def ruleset(self, item: Item) -> None:
         payload = {"slice": self.slice_id, **item.data, "ruleset": item.data.get(item.rules_key)}
-        data = envelope.load(RulesetNew(), payload)
-        brwf = self._brwf_of(data["app"], data["class"])
-        kind = KINDS.get(brwf or "B")
+        data = _checked(item, payload)
+        schema, old = self._stored(data["app"], data["class"], data["name"])
+        kind = KINDS[schema["brwf"] if schema else "B"]
         data[kind.rules_key] = data.pop("ruleset")
         word = "workflow" if kind is WORKFLOW else "ruleset"
         key = {k: data[k] for k in ("slice", "app", "class", "name")}
-        try:
-            old = self.service.ruleset_get(self.ident, kind, key)
-        except CruxError as err:
-            if err.status != 404 or brwf is None:
-                raise
-            old = None
         if old is None:
-            self.service.ruleset_new(self.ident, kind, data)
+            self.service.ruleset_new(self.ident, kind, data)       # says what is missing, if anything
             self._note(word, data["name"], "created")
-        elif (old[kind.rules_key], old["is_internal"]) == (_canonical(data[kind.rules_key]), data["is_internal"]):
+        elif (old["rules"], old["is_internal"]) == (_canonical(data[kind.rules_key]), data["is_internal"]):
             self._note(word, data["name"], "unchanged")
         else:
             self.service.ruleset_update(self.ident, kind, data)
@@ -182,7 +185,7 @@ class FolderLoader:
         self.loaded.append((item.path, key, kind))
 
     def stepworkflow(self, item: Item) -> None:
-        data = envelope.load(StepWorkflowNew(), {"slice": self.slice_id, **item.data})
+        data = _checked(item, {"slice": self.slice_id, **item.data})
         with self.db.connection() as conn:
             old = rule_store.get_stepworkflow(conn, self.ident.realm, self.slice_id, data["app"], data["step"])
         if old is not None and old["workflow"] == data["workflow"]:

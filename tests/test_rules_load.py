@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
 
 from crux.cli import cli
 from crux.config import REPO_ROOT
-from crux.rules_load import load_demo
+from crux.rules_load import load_demo, load_folder, loader_identity
 from tests.conftest import TEST_SECRET
-from tests.rules_data import eventually
+from tests.rules_data import eventually, record_statements
 
 EXAMPLES = REPO_ROOT / "examples"
 
@@ -106,3 +108,18 @@ def test_demo_content_is_loaded_once(settings, database_url, realm):
     typed = family.convert_entity({**case["entity"], "step": "START", "stepfailed": False})
     result = family.match(case["entry"], typed)
     assert {"tasks": result.tasks, "properties": result.properties} == case["expect"] and cls == "customer"
+
+
+def test_a_reload_reads_each_record_once(db, realm, monkeypatch):
+    realm.app_new("retail")
+    ident = loader_identity(realm.name, "admin")
+    assert load_folder(db, ident, EXAMPLES / "retail", 1).counts == {"created": 5}
+    sent = record_statements(monkeypatch)
+    assert load_folder(db, ident, EXAMPLES / "retail", 1).counts == {"unchanged": 5}
+    assert len(sent) == 1 + 4 * 2, sent       # the schema; each ruleset with its schema
+
+
+def test_the_command_line_does_not_import_the_web_modules():
+    code = "import sys, crux.cli; print(sorted(m for m in sys.modules if m.startswith('crux.api')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert out.stdout.strip() == "[]"
