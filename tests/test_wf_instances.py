@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import error_of
 from tests.wf_support import APP, done, entity, history, ids_of, rows, setup_flows, start
 
 
@@ -193,6 +194,31 @@ def test_list_returns_descendants(flows):
     assert len(rows(flows, slice=1, app=APP)) == 5
     assert rows(flows, workflow="par") == [] and rows(flows, entityid="nobody") == []
     assert rows(flows, slice=9) == []
+
+
+def test_list_in_pages(flows):
+    _two_entities_with_sub_workflows(flows)
+    ids_of(start(flows, "par", "e3"))
+    everything = [r["id"] for r in rows(flows)]
+    assert len(everything) == 8
+    pages, after = [], None
+    while True:
+        got = flows.ok("wfinstancelist", {"limit": 3, **({"after": after} if after else {})})
+        pages.append([r["id"] for r in got["wfinstances"]])
+        after = got.get("next")
+        if after is None:
+            break
+        assert after == pages[-1][-1]
+    assert pages == [everything[0:3], everything[3:6], everything[6:8]]
+    # an exact fit has no next page; the filters and descendants hold within pages
+    assert "next" not in flows.ok("wfinstancelist", {"limit": 8})
+    page = flows.ok("wfinstancelist", {"entityid": "e1", "workflow": "main", "limit": 1})
+    assert [r["workflow"] for r in page["wfinstances"]] == ["main"]
+    rest = flows.ok("wfinstancelist", {"entityid": "e1", "workflow": "main", "after": page["next"]})
+    assert [r["workflow"] for r in rest["wfinstances"]] == ["signing"] and "next" not in rest
+    for bad, code in (({"limit": 0}, "too_small"), ({"limit": 10_001}, "too_large"), ({"after": "x"}, "invalid")):
+        resp = flows.call("wfinstancelist", bad)
+        assert resp.status_code == 400 and error_of(resp)["errcode"] == code, resp.get_json()
 
 
 def test_try_writes_nothing(flows, conn):

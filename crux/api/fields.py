@@ -83,9 +83,11 @@ def ident(value, fold: bool = False) -> str | None:
 class Id(fields.Integer):
     """A positive JSON integer (ids and slice numbers)."""
 
-    def __init__(self, **kw):
+    def __init__(self, *, most: int = MAX_ID, **kw):
         super().__init__(strict=True, **kw)
+        self.most = most
         self.metadata.setdefault("minimum", 1)
+        self.metadata.setdefault("maximum", most)
 
     def _deserialize(self, value, attr, data, **kw):
         if isinstance(value, bool):
@@ -93,8 +95,8 @@ class Id(fields.Integer):
         number = super()._deserialize(value, attr, data, **kw)
         if number < 1:
             raise ValidationError("too_small: must be 1 or more")
-        if number > MAX_ID:
-            raise ValidationError(f"too_large: must be at most {MAX_ID}")
+        if number > self.most:
+            raise ValidationError(f"too_large: must be at most {self.most}")
         return number
 
 

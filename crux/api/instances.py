@@ -88,12 +88,18 @@ class Abort(Schema):
     entityid = EntityId(metadata={"description": "every instance of the entity"})
 
 
+LIST_MOST = 10_000
+
+
 class InstanceFilter(Schema):
     slice = Id()
     app = Name(fold=True)
     workflow = Name()
     entityid = EntityId()
     parent = Id()
+    limit = Id(most=LIST_MOST, metadata={"description": "at most this many rows (a page); the answer's "
+                                                        "`next` is the `after` of the next page"})
+    after = Id(metadata={"description": "only rows with a greater id (the previous page's `next`)"})
 
 
 class TryStep(Schema):
@@ -138,7 +144,8 @@ def wfinstanceabort(ctx, data):
 
 @bp.call("wfinstancelist", InstanceFilter, need=ANYONE)
 def wfinstancelist(ctx, data):
-    """The open rows matching the filters and every row of their sub-workflows -> {wfinstances: [...]}."""
+    """The open rows matching the filters and every row of their sub-workflows, by id -> {wfinstances:
+    [...], next? (when a `limit` cut the list: pass it as `after` for the next page)}."""
     return _service(ctx).list(ctx.identity, data)
 
 

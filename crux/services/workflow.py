@@ -191,8 +191,13 @@ class InstanceService:
         return {"aborted": ids}
 
     def list(self, ident: Identity, data: dict) -> dict:
+        limit = data.get("limit")
         with self.db.connection() as conn:
-            return {"wfinstances": store.list_instances(conn, ident.realm, data)}
+            rows = store.list_instances(conn, ident.realm, data, after=data.get("after"),
+                                        limit=None if limit is None else limit + 1)
+        if limit is not None and len(rows) > limit:
+            return {"wfinstances": rows[:limit], "next": rows[limit - 1]["id"]}
+        return {"wfinstances": rows}
 
     def history(self, ident: Identity, data: dict) -> dict:
         _exactly_one(data, "id", "entityid")

@@ -319,8 +319,10 @@ def abort(db, realm: str, row_id: int | None = None, entityid: str | None = None
 _LIST_FILTERS = ("slice", "app", "workflow", "entityid", "parent")
 
 
-def list_instances(conn, realm: str, filters: dict) -> list[dict]:
-    """The rows matching `filters` and, recursively, every row of their sub-workflows."""
+def list_instances(conn, realm: str, filters: dict, after: int | None = None,
+                   limit: int | None = None) -> list[dict]:
+    """The rows matching `filters` and, recursively, every row of their sub-workflows, by id;
+    only ids above `after`, at most `limit` of them."""
     where = [sql.SQL("realm = %(realm)s")]
     where += [sql.SQL("{} = %({})s").format(sql.Identifier(k), sql.SQL(k))
               for k in _LIST_FILTERS if filters.get(k) is not None]
@@ -330,9 +332,10 @@ def list_instances(conn, realm: str, filters: dict) -> list[dict]:
             UNION
             SELECT c.id FROM wfinstance c JOIN hit h ON c.parent = h.id WHERE c.realm = %(realm)s
         )
-        SELECT {columns} FROM wfinstance WHERE realm = %(realm)s AND id IN (SELECT id FROM hit)
-        ORDER BY id""").format(where=sql.SQL(" AND ").join(where), columns=sql.SQL(INSTANCE_COLUMNS))
-    return conn.execute(query, {**filters, "realm": realm}).fetchall()
+        SELECT {columns} FROM wfinstance
+        WHERE realm = %(realm)s AND id IN (SELECT id FROM hit) AND id > %(after)s
+        ORDER BY id LIMIT %(limit)s""").format(where=sql.SQL(" AND ").join(where), columns=sql.SQL(INSTANCE_COLUMNS))
+    return conn.execute(query, {**filters, "realm": realm, "after": after or 0, "limit": limit}).fetchall()
 
 
 def history(conn, realm: str, *, wfid: int | None = None, entityid: str | None = None,
