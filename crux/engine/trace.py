@@ -74,50 +74,26 @@ def run_traced(family, entry: str, entity: dict, level: int) -> MatchResult:
                     tasks[task] = None
                 for k, v in rule.props:
                     props[k] = v
-                if rule.thencall:
-                    rec["res"] = "+c"
-                    rec["nextset"] = rule.thencall
-                    if detailed:
-                        rec["terms"] = terms
-                    exited = call(name, rule.index, "thencall", rule.thencall)
-                    block = None
-                    if exited or rule.willexit:
-                        rec["after"] = "<<"
-                    elif rule.willreturn:
-                        rec["after"] = "<"
-                    if detailed:
-                        rec["actionset"] = snapshot()
-                    if exited or rule.willexit:
-                        return True
-                    if rule.willreturn:
-                        return False
-                    continue
-                rec["res"] = "<<" if rule.willexit else "<" if rule.willreturn else "+"
-                if detailed:
-                    rec["terms"] = terms
-                    rec["actionset"] = snapshot()
-                if rule.willexit:
-                    return True
-                if rule.willreturn:
-                    return False
-            elif rule.elsecall:
-                rec["res"] = "-c"
-                rec["nextset"] = rule.elsecall
-                if detailed:
-                    rec["terms"] = terms
-                exited = call(name, rule.index, "elsecall", rule.elsecall)
-                block = None
-                if exited:
-                    rec["after"] = "<<"
-                if detailed:
-                    rec["actionset"] = snapshot()
-                if exited:
-                    return True
+            nextset = rule.thencall if ok else rule.elsecall
+            if nextset:
+                rec["res"] = "+c" if ok else "-c"
+                rec["nextset"] = nextset
             else:
-                rec["res"] = "-"
-                if detailed:
-                    rec["terms"] = terms
-                    rec["actionset"] = snapshot()
+                rec["res"] = "-" if not ok else "<<" if rule.willexit else "<" if rule.willreturn else "+"
+            if detailed:
+                rec["terms"] = terms
+            exits, returns = ok and rule.willexit, ok and rule.willreturn
+            if nextset:
+                exits = call(name, rule.index, "thencall" if ok else "elsecall", nextset) or exits
+                block = None        # the rules after a call go in a new block
+                if exits or returns:
+                    rec["after"] = "<<" if exits else "<"
+            if detailed:
+                rec["actionset"] = snapshot()
+            if exits:
+                return True
+            if returns:
+                return False
         return False
 
     try:

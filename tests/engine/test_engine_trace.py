@@ -99,6 +99,15 @@ def test_level2_exact():
     assert _run(2).visits == LEVEL2
 
 
+def test_trace_keys_keep_their_order():
+    # the API sends keys in the order written (no sorting): terms before after, actionset last
+    rules = [r for block in _run(2).visits for r in block["rules"]]
+    assert [list(r) for r in rules] == [
+        ["r", "res", "nextset", "terms", "actionset"], ["r", "res", "terms", "actionset"],
+        ["r", "res", "terms", "actionset"], ["r", "res", "terms", "actionset"],
+        ["r", "res", "nextset", "terms", "after", "actionset"], ["r", "res", "terms", "actionset"]]
+
+
 def test_reference_gives_the_same_trace():
     family = family_of(SCHEMA, RULESETS)
     entity = convert_entity(family.schema, ENTITY)
