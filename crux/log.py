@@ -21,9 +21,12 @@ _PRI = {"debug": 0, "info": 1, "warn": 2, "err": 3, "crit": 4}
 _min_pri = _PRI["info"]
 
 
-def set_level(level: str) -> None:
+def set_level(level: str) -> str:
+    """Log only lines at `level` or above (debug, info, warn, err, crit); returns the level before."""
     global _min_pri
+    before = next(name for name, pri in _PRI.items() if pri == _min_pri)
     _min_pri = _PRI.get(level.lower(), 1)
+    return before
 
 
 def _emit(entry: dict, pri: str) -> None:

@@ -155,3 +155,14 @@ def run_cli(database_url, monkeypatch):
         result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
         return result.exit_code, result.output
     return run
+
+
+@pytest.fixture(autouse=True)
+def _log_level_restored():
+    """Commands run in-process (CliRunner) set the process's log level; each test starts with
+    the level the previous one started with."""
+    from crux import log
+    before = log.set_level("info")
+    log.set_level(before)
+    yield
+    log.set_level(before)

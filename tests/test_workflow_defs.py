@@ -179,3 +179,28 @@ def test_replacing_a_stepworkflow_is_one_change(realm, conn):
     ops = [r["op"] for r in conn.execute("SELECT op FROM changelog WHERE realm = %s AND entity = 'stepworkflow' ORDER BY id",
                                          (realm.name,))]
     assert ops == ["insert", "update"]
+
+
+def _spare_schema(*tasks):
+    return key("bank", "spare", patternschema=[{"attr": "step", "valtype": "enum", "vals": ["START", *tasks]},
+                                               {"attr": "stepfailed", "valtype": "bool"}],
+               actionschema={"tasks": list(tasks), "properties": ["nextstep", "done"]})
+
+
+def test_a_mapped_step_keeps_its_schema(realm):
+    """A workflow schema with no rulesets can change, or go, only if every step stepworkflow maps
+    stays a step of some workflow schema of the app."""
+    onboarding(realm)
+    realm.ok("workflownew", wf("auditflow", DONE))
+    realm.ok("wfschemanew", _spare_schema("audit", "kyc"))
+    realm.ok("stepworkflownew", step("audit", "auditflow"))
+    realm.ok("stepworkflownew", step("kyc", "auditflow"))
+    for call, payload in (("wfschemaupdate", _spare_schema("kyc", "other")), ("wfschemadelete", key("bank", "spare"))):
+        resp = realm.call(call, payload)
+        assert fields_of(resp) == [("not_allowed", "actionschema.tasks")], resp.get_json()
+        assert error_of(resp)["vals"] == ["audit"]       # kyc is still a step of class customer
+    assert realm.ok("wfschemaget", key("bank", "spare"))["actionschema"]["tasks"] == ["audit", "kyc"]
+    realm.ok("wfschemaupdate", _spare_schema("audit"))   # keeps the mapped step: fine
+    realm.ok("stepworkflowdelete", step("audit"), method="delete")
+    realm.ok("wfschemaupdate", _spare_schema("other"))
+    realm.ok("wfschemadelete", key("bank", "spare"))

@@ -149,12 +149,28 @@ class RuleService:
                             f"the schema of class {schema['class']} cannot be {what} while rulesets refer to it "
                             f"({', '.join(users)}); make a new slice instead")
 
+    @staticmethod
+    def _refuse_if_mapped(conn, realm: str, slice_id: int, app: str, cls: str, tasks, what: str) -> None:
+        """A workflow schema change may not take away a step that stepworkflow maps (the mapping
+        would name a step no workflow schema of the app has)."""
+        mapped = rule_store.mapped_steps(conn, realm, slice_id, app)
+        if not mapped:
+            return
+        left = rule_store.workflow_steps(conn, realm, slice_id, app, but=cls) | set(tasks)
+        lost = [step for step in mapped if step not in left]
+        if lost:
+            raise CruxError("not_allowed", "actionschema.tasks", lost,
+                            f"the schema of class {cls} cannot be {what}: steps {', '.join(lost)} are carried "
+                            "out by sub-workflows (stepworkflow); delete those mappings first")
+
     def schema_update(self, ident: Identity, kind: Kind, data: dict) -> dict:
         realm, slice_id, app, cls = ident.realm, data["slice"], data["app"], data["class"]
         with self._write(ident, slice_id, app, cls) as tx:
             old = self._schema_of(tx.conn, realm, slice_id, app, cls, kind, lock=True)
             self._refuse_if_used(tx.conn, realm, old, "changed")
             doc = self._checked_schema(data, kind)
+            if kind is WORKFLOW:
+                self._refuse_if_mapped(tx.conn, realm, slice_id, app, cls, doc["actionschema"]["tasks"], "changed")
             row = rule_store.update_schema(tx, old["id"], realm, doc, ident.user)
             out = _schema_out(row)
             tx.record_change("schema", (realm, slice_id, app, cls), "update", _schema_out(old), out)
@@ -171,6 +187,8 @@ class RuleService:
         with self._write(ident, slice_id, app, cls) as tx:
             old = self._schema_of(tx.conn, realm, slice_id, app, cls, kind, lock=True)
             self._refuse_if_used(tx.conn, realm, old, "deleted")
+            if kind is WORKFLOW:
+                self._refuse_if_mapped(tx.conn, realm, slice_id, app, cls, (), "deleted")
             rule_store.delete_schema(tx, old["id"], realm)
             tx.record_change("schema", (realm, slice_id, app, cls), "delete", _schema_out(old), None)
         return {"slice": slice_id, "app": app, "class": cls}

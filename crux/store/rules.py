@@ -118,11 +118,19 @@ def workflow_class(conn, realm: str, slice_id: int, app: str, name: str) -> str 
     return None if row is None else row["class"]
 
 
-def workflow_steps(conn, realm: str, slice_id: int, app: str) -> set[str]:
-    """The steps (tasks) of every workflow schema of a (realm, slice, app)."""
+def workflow_steps(conn, realm: str, slice_id: int, app: str, but: str | None = None) -> set[str]:
+    """The steps (tasks) of every workflow schema of a (realm, slice, app), but class `but`'s."""
     return {r["step"] for r in conn.execute(
         """SELECT jsonb_array_elements_text(actionschema->'tasks') AS step FROM schema
-           WHERE realm = %s AND slice = %s AND app = %s AND brwf = 'W'""", (realm, slice_id, app))}
+           WHERE realm = %s AND slice = %s AND app = %s AND brwf = 'W' AND class IS DISTINCT FROM %s""",
+        (realm, slice_id, app, but))}
+
+
+def mapped_steps(conn, realm: str, slice_id: int, app: str) -> list[str]:
+    """The steps of a (realm, slice, app) that stepworkflow maps to a sub-workflow."""
+    return [r["step"] for r in conn.execute(
+        "SELECT step FROM stepworkflow WHERE realm = %s AND slice = %s AND app = %s ORDER BY step",
+        (realm, slice_id, app))]
 
 
 def insert_ruleset(tx, realm: str, slice_id: int, app: str, cls: str, name: str, brwf: str, schema_id: int,
