@@ -13,8 +13,9 @@ workload `workflow-100` (START -> s1 -> ... -> s100 -> done) through `wfinstance
 repeated `wfinstancemarkdone`, against `wfinstance` preloaded with --rows open rows (and their
 open history rows). Phases, each measurement in --rounds alternating rounds (medians reported):
 
-  1. latency at 10,000 preloaded rows: one client, markdone and reference (p50, p99)
-  2. the same after loading up to --rows
+  1-2. latency at 10,000 and at --rows preloaded rows: one client, markdone and reference (p50,
+     p99), on two databases (`crux_bench_small`, `crux_bench`) each served by its own identical
+     server, the four loads taking turns in every round
   3. saturation: --clients closed-loop clients, reference and workflow (steps/s, p50, p99)
   4. markdone latency with the workflow offered at the reference's saturation rate (open loop:
      latency counts from each request's scheduled time, so falling behind shows); --rounds
@@ -23,8 +24,9 @@ open history rows). Phases, each measurement in --rounds alternating rounds (med
 Every run also reports CPU milliseconds per call of the generator, the server's processes and
 the database backends serving it. Targets: markdone throughput >= the reference's; p99 < 25 ms
 in phase 4; phase-2 markdone p50 within 1.2x of phase 1. Results go to bench/out/workflow.json.
-The database (`crux_bench` on the server of --database-url or $CRUX_BENCH_DATABASE_URL, else
-of the embedded PostgreSQL) is dropped and created again at every run.
+The databases (`crux_bench` and `crux_bench_small` on the server of --database-url or
+$CRUX_BENCH_DATABASE_URL, else of the embedded PostgreSQL) are dropped and created again at
+every run.
 """
 from __future__ import annotations
 
@@ -251,7 +253,7 @@ class CpuProbe:
             return None
 
 
-PROBE: CpuProbe | None = None
+PROBES: dict[int, CpuProbe] = {}     # port -> the probe of the server listening there
 
 
 def run_load(kind: str, clients: int, seconds: float, port: int, token: str, *, rate: float | None = None,
@@ -274,7 +276,8 @@ def run_load(kind: str, clients: int, seconds: float, port: int, token: str, *, 
         procs.append(proc)
     for _ in procs:
         ready.get()
-    before = PROBE.sample() if PROBE else None
+    probe = PROBES.get(port)
+    before = probe.sample() if probe else None
     start = time.perf_counter() + 0.05
     clock[0], clock[1], clock[2] = start, start + warmup, start + warmup + seconds
     go.set()
@@ -286,7 +289,7 @@ def run_load(kind: str, clients: int, seconds: float, port: int, token: str, *, 
     calls = sum(p["calls"] for p in parts)
     cpu = {"generator": sum(p["cpu"] for p in parts)}
     if before is not None:
-        after = PROBE.sample()
+        after = probe.sample()
         cpu.update({k: after[k] - before[k] for k in after})
     return {"calls": len(done), "per_second": len(done) / seconds, "p50_ms": _pct(done, 50),
             "p99_ms": _pct(done, 99), "mean_ms": 1000 * statistics.fmean(done) if done else None,
@@ -458,10 +461,10 @@ def _median(runs: list[dict]) -> dict:
     return _median_by(runs, "per_second")
 
 
-def alternate(rounds: int, labels: tuple[str, str], runs) -> dict[str, dict]:
-    """Run the two loads alternately `rounds` times (noise from elsewhere hits both alike);
+def alternate(rounds: int, labels: tuple[str, ...], runs) -> dict[str, dict]:
+    """Run the loads in turn `rounds` times (noise from elsewhere hits both alike);
     print every round and return each one's median round."""
-    got: dict[str, list] = {labels[0]: [], labels[1]: []}
+    got: dict[str, list] = {label: [] for label in labels}
     for i in range(rounds):
         for label, fn in zip(labels, runs):
             res = fn()
@@ -474,45 +477,61 @@ def run(args) -> dict:
     from crux.config import Settings
     from crux.services.tokens import TokenVerifier
     settings = Settings(jwt_secret=SECRET, data_dir=str(REPO / ".crux" / "bench"))
-    url = _database(_server_url(args.database_url), BENCH_DB)
-    print(f"database {urllib.parse.urlsplit(url).path or url}: preparing", flush=True)
-    prepare_database(url, settings)
+    server_url = _server_url(args.database_url)
+    # Two databases on the same PostgreSQL, each served by its own (identical) server: the
+    # 10,000-row and the large one, so their latency rounds can alternate (drift of the machine
+    # hits both sizes alike).
+    urls = {"small": _database(server_url, BENCH_DB + "_small"), "large": _database(server_url, BENCH_DB)}
+    ports = {"small": args.port + 1, "large": args.port}
+    print(f"databases {', '.join(urllib.parse.urlsplit(u).path for u in urls.values())}: preparing", flush=True)
     token = TokenVerifier(settings).mint(REALM, ADMIN, 24 * 3600)
-    server = start_server(url, args.port, args.workers, args.threads, args.factory)
-    global PROBE
-    PROBE = CpuProbe(server.pid, url)
+    servers = {}
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                      "server": {"workers": args.workers, "threads": args.threads}, "phases": {}}
     try:
-        define_workflow(args.port, token)
-        phases = results["phases"]
-        for label, upto in (("small", min(LATENCY_ROWS, args.rows)), ("large", args.rows)):
+        for size, url in urls.items():
+            prepare_database(url, settings)
+            servers[size] = start_server(url, ports[size], args.workers, args.threads, args.factory)
+            PROBES[ports[size]] = CpuProbe(servers[size].pid, url)
+            define_workflow(ports[size], token)
             t0 = time.time()
-            preload(url, upto)
-            rows = table_rows(url)
-            print(f"wfinstance holds {rows} rows (loaded in {time.time() - t0:.0f} s)", flush=True)
-            got = alternate(args.rounds, (f"markdone, 1 client, {rows} rows", f"reference, 1 client, {rows} rows"), (
-                lambda: run_load("workflow", 1, args.latency_seconds, args.port, token),
-                lambda: run_load("reference", 1, args.latency_seconds, args.port, token,
-                                 ref_ids=reference_ids(url, 1))))
-            one, ref = got.values()
-            phases[f"latency_{label}"] = {"rows": rows, "markdone": one, "reference": ref}
+            preload(url, min(LATENCY_ROWS, args.rows) if size == "small" else args.rows)
+            print(f"{size}: wfinstance holds {table_rows(url)} rows (loaded in {time.time() - t0:.0f} s)", flush=True)
+        phases = results["phases"]
+        rows = {size: table_rows(url) for size, url in urls.items()}
+        labels, loads = [], []
+        for kind in ("workflow", "reference"):
+            for size in ("small", "large"):
+                name = "markdone" if kind == "workflow" else "reference"
+                labels.append(f"{name}, 1 client, {rows[size]} rows")
+                loads.append(lambda kind=kind, size=size: run_load(
+                    kind, 1, args.latency_seconds, ports[size], token,
+                    ref_ids=reference_ids(urls[size], 1) if kind == "reference" else None))
+        got = list(alternate(args.rounds, tuple(labels), loads).values())
+        for i, size in enumerate(("small", "large")):
+            phases[f"latency_{size}"] = {"rows": rows[size], "markdone": got[i], "reference": got[2 + i]}
+        # the rest on the large database only
+        small = servers.pop("small")
+        small.send_signal(signal.SIGTERM)
+        small.wait(30)
+        url, port = urls["large"], ports["large"]
         got = alternate(args.rounds, (f"reference, {args.clients} clients", f"markdone, {args.clients} clients"), (
-            lambda: run_load("reference", args.clients, args.seconds, args.port, token,
+            lambda: run_load("reference", args.clients, args.seconds, port, token,
                              ref_ids=reference_ids(url, args.clients)),
-            lambda: run_load("workflow", args.clients, args.seconds, args.port, token)))
+            lambda: run_load("workflow", args.clients, args.seconds, port, token)))
         ref, wf = got.values()
         phases["saturation"] = {"clients": args.clients, "reference": ref, "markdone": wf}
         rate = ref["per_second"]
         rounds = []
         for i in range(args.rounds):
-            rounds.append(run_load("workflow", args.clients, args.seconds, args.port, token, rate=rate))
+            rounds.append(run_load("workflow", args.clients, args.seconds, port, token, rate=rate))
             print(_row(f"markdone offered {rate:.0f}/s, open loop (round {i + 1})", rounds[-1]), flush=True)
         paced = _median_by(rounds, "p99_ms")
         phases["at_reference_rate"] = {"offered_per_second": rate, "clients": args.clients, "markdone": paced}
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
+        for server in servers.values():
+            server.send_signal(signal.SIGTERM)
+            server.wait(30)
     small, large = phases["latency_small"]["markdone"], phases["latency_large"]["markdone"]
     growth = statistics.median(r["p50_ms"] for r in large["rounds"]) / statistics.median(
         r["p50_ms"] for r in small["rounds"])
