@@ -1,15 +1,20 @@
 """Crux: a business-rules and workflow engine served over HTTP, on PostgreSQL."""
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from crux.config import Settings
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None,
                migrate: bool = True) -> Flask:
     """Build the WSGI app: settings, database (migrated), caches, the blueprints, and the call
     dispatcher in front of Flask (crux/api/dispatch.py)."""
+    from flask import Flask
+
     from crux import log
     from crux.api import all_calls, blueprints, envelope
     from crux.api.calls import after_call
