@@ -81,11 +81,8 @@ class ConfigGet(Schema):
 # ---- calls ------------------------------------------------------------------------------------
 # Each call runs one function of crux.services.admin with (db, identity, payload).
 
-def _declare(name: str, schema, need, service, doc: str, **kw) -> None:
-    def fn(ctx, data):
-        return service(ctx.crux.db, ctx.identity, data)
-    fn.__name__, fn.__doc__ = name, doc
-    bp.call(name, schema, need=need, **kw)(fn)
+def _runs(service):
+    return lambda ctx, data: service(ctx.crux.db, ctx.identity, data)
 
 
 for _name, _schema, _need, _service, _doc, _kw in (
@@ -120,4 +117,4 @@ for _name, _schema, _need, _service, _doc, _kw in (
      "Set a named value in a slice (insert or update; `ver` counts the sets).", {}),
     ("configget", ConfigGet, REPORT, admin.config_get, "The config of one slice or of all slices.", {}),
 ):
-    _declare(_name, _schema, _need, _service, _doc, **_kw)
+    bp.declare(_name, _schema, _need, _doc, _runs(_service), **_kw)

@@ -77,6 +77,12 @@ class CallBlueprint(Blueprint):
             return fn
         return register
 
+    def declare(self, name: str, schema, need: Need, doc: str, fn: Callable, **kw) -> None:
+        """`call` for a function made for it (tables of similar calls): `fn(ctx, data)`, a new
+        function each time, takes the call's name and `doc` as its summary."""
+        fn.__name__, fn.__doc__ = name, doc
+        self.call(name, schema, need=need, **kw)(fn)
+
 
 def run_call(call: Call, crux, authorization: str, raw: bytes, path_args: dict | None = None
              ) -> tuple[int, bytes, str | None]:

@@ -110,17 +110,13 @@ def _apply_fast(data) -> dict | None:
 
 # ---- calls ------------------------------------------------------------------------------------
 
-def _service(ctx) -> RuleService:
+def service(ctx) -> RuleService:
     return RuleService(ctx.crux.db)
 
 
-def declare(blueprint: CallBlueprint, name: str, schema, need, doc: str, method: str, kind, **kw) -> None:
-    """Declare a call that runs `RuleService.<method>(identity, kind, data)`."""
-    def fn(ctx, data):
-        return getattr(_service(ctx), method)(ctx.identity, kind, data)
-    fn.__doc__ = doc
-    fn.__name__ = name
-    blueprint.call(name, schema, need=need, **kw)(fn)
+def _runs(method: str, kind):
+    """A call running `RuleService.<method>(identity, kind, data)`."""
+    return lambda ctx, data: getattr(service(ctx), method)(ctx.identity, kind, data)
 
 
 UPDATE, DELETE = {"methods": ("POST", "PUT")}, {"methods": ("POST", "DELETE")}
@@ -135,7 +131,7 @@ def schema_calls(prefix: str, kind) -> None:
             ("get", SchemaKey, READ, f"A {w} schema.", {}),
             ("list", SchemaFilter, READ, f"The {w} schemas, optionally of one slice, app or class (a bare list).", {}),
             ("delete", SchemaKey, SCHEMA_WRITE, f"Delete a {w} schema; refused while a ruleset refers to it.", DELETE)):
-        declare(bp, prefix + suffix, schema, need, doc, f"schema_{suffix}", kind, **extra)
+        bp.declare(prefix + suffix, schema, need, doc, _runs(f"schema_{suffix}", kind), **extra)
 
 
 def ruleset_calls(blueprint: CallBlueprint, prefix: str, kind, new_schema, update_schema, filter_schema) -> None:
@@ -150,7 +146,7 @@ def ruleset_calls(blueprint: CallBlueprint, prefix: str, kind, new_schema, updat
             ("activate", RulesetKey, RULESET_WRITE,
              f"Activate a {w} and every ruleset reachable through its calls -> {{ntraversed, nactivated}}.", {}),
             ("deactivate", RulesetKey, RULESET_WRITE, f"Deactivate a {w}; refused while an active ruleset calls it.", {})):
-        declare(blueprint, prefix + suffix, schema, need, doc, f"ruleset_{suffix}", kind, **extra)
+        blueprint.declare(prefix + suffix, schema, need, doc, _runs(f"ruleset_{suffix}", kind), **extra)
 
 
 schema_calls("breschema", BRE)

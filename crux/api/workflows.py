@@ -7,8 +7,8 @@ from marshmallow import Schema
 from crux.api.auth import AppCap, AppRead
 from crux.api.calls import CallBlueprint
 from crux.api.fields import Id, Name
-from crux.api.rules import RulesetFilter, rules_payloads, ruleset_calls
-from crux.services.rules import WORKFLOW, RuleService
+from crux.api.rules import RulesetFilter, rules_payloads, ruleset_calls, service
+from crux.services.rules import WORKFLOW
 
 bp = CallBlueprint("workflows")
 
@@ -41,16 +41,16 @@ ruleset_calls(bp, "workflow", WORKFLOW, WorkflowNew, WorkflowUpdate, WorkflowFil
 @bp.call("stepworkflownew", StepWorkflowNew, need=AppCap("ruleset"))
 def stepworkflownew(ctx, data):
     """Have a step (a task of a workflow schema of the app) carried out by running another workflow."""
-    return RuleService(ctx.crux.db).stepworkflow_new(ctx.identity, data)
+    return service(ctx).stepworkflow_new(ctx.identity, data)
 
 
 @bp.call("stepworkflowlist", StepWorkflowFilter, need=AppRead())
 def stepworkflowlist(ctx, data):
     """The stepworkflows, optionally of one slice or app."""
-    return RuleService(ctx.crux.db).stepworkflow_list(ctx.identity, data)
+    return service(ctx).stepworkflow_list(ctx.identity, data)
 
 
 @bp.call("stepworkflowdelete", StepWorkflowKey, need=AppCap("ruleset"), methods=("POST", "DELETE"))
 def stepworkflowdelete(ctx, data):
     """Remove the sub-workflow of a step."""
-    return RuleService(ctx.crux.db).stepworkflow_delete(ctx.identity, data)
+    return service(ctx).stepworkflow_delete(ctx.identity, data)
