@@ -121,3 +121,12 @@ def test_ids_beyond_bigint_and_empty_texts_are_400s(realm):
                                         "parent": 2**64})
     fields = {m["field"]: m["errcode"] for m in resp.get_json()["messages"]}
     assert resp.status_code == 400 and fields == {"entityid": "empty", "parent": "too_large"}
+
+
+def test_oversize_body_is_413_in_every_form(app, realm):
+    """Through the dispatcher (POST) and through Flask (the PUT form of a call) alike."""
+    body = json.dumps({"name": "x", "descr": "y" * app.config["MAX_CONTENT_LENGTH"]}).encode()
+    headers = {"Authorization": f"Bearer {realm.token()}", "Content-Type": "application/json"}
+    for method in ("post", "put"):
+        resp = getattr(realm.client, method)("/api/v1/appupdate", data=body, headers=headers)
+        assert resp.status_code == 413 and error_of(resp)["errcode"] == "toobig", method

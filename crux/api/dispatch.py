@@ -13,10 +13,8 @@ from http import HTTPStatus
 
 from crux.api import envelope
 from crux.api.calls import API_PREFIX, Call, observe, run_call
-from crux.errors import CruxError
 
 _STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
-_TOOBIG = CruxError("toobig", msg="the request body is too large")
 
 
 class CallDispatcher:
@@ -41,7 +39,7 @@ class CallDispatcher:
         raw, who = self._body(environ), None
         headers = [("Content-Type", "application/json"), *envelope.CORS_HEADERS]
         if raw is None:  # not read: gunicorn drains a little of it, then closes the connection
-            status, body = _TOOBIG.status, envelope.failure_body(_TOOBIG)
+            status, body = envelope.TOOBIG.status, envelope.failure_body(envelope.TOOBIG)
         else:
             status, body, who = run_call(call, self.crux, environ.get("HTTP_AUTHORIZATION", ""), raw)
         headers.append(("Content-Length", str(len(body))))

@@ -11,7 +11,7 @@ import re
 
 from flask import Flask, Response, request
 from marshmallow import EXCLUDE, Schema, ValidationError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 
 from crux.jsontext import dumps as _dumps
 from crux.errors import CATALOG, CruxError, message
@@ -20,6 +20,7 @@ _logger = logging.getLogger("crux.api")
 
 
 INTERNAL = CruxError("internal", msg="internal error")
+TOOBIG = CruxError("toobig", msg="the request body is too large")
 
 
 def success_body(data) -> bytes:
@@ -156,10 +157,6 @@ def init_app(app: Flask) -> None:
     def _crux_error(err: CruxError):
         return failure(err)
 
-    @app.errorhandler(RequestEntityTooLarge)
-    def _too_large(err):
-        return failure(CruxError("toobig", msg="the request body is too large"))
-
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
         if err.code == 404:
@@ -168,7 +165,7 @@ def init_app(app: Flask) -> None:
             return failure(CruxError("method_not_allowed", "method", [request.method],
                                      f"{request.method} is not accepted by this call"))
         if err.code == 413:
-            return failure(CruxError("toobig", msg="the request body is too large"))
+            return failure(TOOBIG)
         return failure(CruxError("invalid_request", msg=err.description or err.name))
 
     @app.errorhandler(Exception)
