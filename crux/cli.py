@@ -51,19 +51,14 @@ def realm():
 def _create_realm(settings: Settings, url: str, name: str, admin: str, longname: str) -> bool:
     """Create the realm unless it exists; return True when created."""
     from crux.store import realms
-    from crux.store.db import Database
+    from crux.store.db import opened
     from crux.store.migrate import upgrade
     upgrade(url, settings.schema_dir)
-    database = Database(settings, url)
-    database.open(wait=True)
-    try:
-        with database.transaction(admin, name) as tx:
-            if realms.realm_exists(tx.conn, name):
-                return False
-            realms.create_realm(tx, name, longname, admin)
-        return True
-    finally:
-        database.close()
+    with opened(settings, url) as database, database.transaction(admin, name) as tx:
+        if realms.realm_exists(tx.conn, name):
+            return False
+        realms.create_realm(tx, name, longname, admin)
+    return True
 
 
 @realm.command("add")

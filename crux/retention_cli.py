@@ -26,22 +26,17 @@ def parse_age(text: str) -> dt.timedelta:
 
 
 def _prune(table: str, what: str, age: str, realm: str | None, batch: int) -> None:
-    from crux.cli import _database_url, _settings
+    from crux.config import Settings
     from crux.store import retention
-    from crux.store.db import Database
+    from crux.store.db import opened
     before = dt.datetime.now(dt.timezone.utc) - parse_age(age)
-    settings = _settings()
-    db = Database(settings, _database_url(settings))
-    db.open(wait=True)
     total = 0
-    try:
+    with opened(Settings.from_env()) as db:
         while True:
             deleted = retention.prune_batch(db, table, before, batch, realm.lower() if realm else None)
             total += deleted
             if deleted < batch:
                 break
-    finally:
-        db.close()
     click.echo(f"deleted {total} {what} before {before.isoformat(timespec='seconds')}")
 
 

@@ -245,28 +245,22 @@ def load_command(folder, realm_name, slice_id, app, activate, create_app, user):
     """Load the schema, ruleset, workflow and stepworkflow JSON files of FOLDER into a slice."""
     from crux import log
     from crux.config import Settings
-    from crux.services import admin
-    from crux.store import apps, realms
-    from crux.store.db import Database, resolve_url
+    from crux.store import realms
+    from crux.store.db import opened, resolve_url
     from crux.store.migrate import upgrade
     settings = Settings.from_env()
     log.set_level(settings.log_level)
     url = resolve_url(settings)
     upgrade(url, settings.schema_dir)
-    db = Database(settings, url)
-    db.open(wait=True)
-    try:
+    with opened(settings, url) as db:
         realm_name = realm_name.lower()
         ident = loader_identity(realm_name, user.lower())
         with db.connection() as conn:
             if not realms.realm_exists(conn, realm_name):
                 raise click.ClickException(f"realm {realm_name} does not exist")
-            app_name = (app or folder.name).lower()
-            if create_app and apps.get_app(conn, realm_name, app_name) is None:
-                admin.app_new(db, ident, {"name": app_name, "descr": f"loaded from {folder.name}"})
+        if create_app:
+            _ensure_app(db, ident, (app or folder.name).lower(), f"loaded from {folder.name}")
         report = load_folder(db, ident, folder, slice_id, app, activate)
-    finally:
-        db.close()
     for line in report.done:
         click.echo(line)
     for line in report.problems:
@@ -286,24 +280,27 @@ DEMO_APPS = {"retail": "Retail orders (business rules example)",
              "onboarding": "Customer onboarding (workflow example)"}
 
 
+def _ensure_app(db, ident, name: str, descr: str) -> None:
+    """Create app `name` unless the realm has it (through the admin service, as `appnew` does)."""
+    from crux.services import admin
+    from crux.store import apps
+    with db.connection() as conn:
+        exists = apps.get_app(conn, ident.realm, name) is not None
+    if not exists:
+        admin.app_new(db, ident, {"name": name, "descr": descr})
+
+
 def load_demo(settings, url: str, realm: str, admin: str) -> str:
     """The demo apps and examples/retail, examples/onboarding loaded into slice 1 as
     `crux load --activate` loads a folder; running it again changes nothing."""
-    from crux.services import admin as admin_service
-    from crux.store import apps as app_store
-    from crux.store.db import Database
+    from crux.store.db import opened
 
-    database = Database(settings, url)
-    database.open(wait=True)
     ident = loader_identity(realm, admin)
     problems: list[str] = []
     loaded = 0
-    try:
+    with opened(settings, url) as database:
         for name, descr in DEMO_APPS.items():
-            with database.connection() as conn:
-                exists = app_store.get_app(conn, realm, name) is not None
-            if not exists:
-                admin_service.app_new(database, ident, {"name": name, "descr": descr})
+            _ensure_app(database, ident, name, descr)
             folder = REPO_ROOT / "examples" / name
             if not folder.is_dir():
                 problems.append(f"{folder}: not found")
@@ -311,8 +308,6 @@ def load_demo(settings, url: str, realm: str, admin: str) -> str:
             report = load_folder(database, ident, folder, 1, name, activate=True)
             problems.extend(report.problems)
             loaded += report.counts.get("created", 0) + report.counts.get("updated", 0)
-    finally:
-        database.close()
     text = f"Apps: {', '.join(DEMO_APPS)}; example rules and workflows in slice 1 ({loaded} loaded now)."
     if problems:
         text += "\nProblems loading the examples:\n  " + "\n  ".join(problems)

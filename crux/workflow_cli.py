@@ -128,21 +128,18 @@ def to_dot(graph: Graph) -> str:
 # ---- where the workflow comes from ------------------------------------------------------------
 
 def _from_database(realm: str, slice_id: int, app: str, name: str):
-    from crux.cli import _database_url, _settings
+    from crux.config import Settings
     from crux.services.rulecache import RulesetCache
-    from crux.store.db import Database
+    from crux.store.db import opened
     from crux.store.notify import Listener
-    settings = _settings()
-    db = Database(settings, _database_url(settings))
-    db.open(wait=True)
-    listener = Listener(db.url)
-    try:
-        cache = RulesetCache(db, listener)
-        family, _cls = cache.workflow(realm, slice_id, app, name)
-        return family, dict(cache.stepworkflows(realm, slice_id, app))
-    finally:
-        listener.stop()
-        db.close()
+    with opened(Settings.from_env()) as db:
+        listener = Listener(db.url)
+        try:
+            cache = RulesetCache(db, listener)
+            family, _cls = cache.workflow(realm, slice_id, app, name)
+            return family, dict(cache.stepworkflows(realm, slice_id, app))
+        finally:
+            listener.stop()
 
 
 def _from_files(folder: str, name: str):

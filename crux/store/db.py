@@ -161,3 +161,14 @@ class Database:
                     with contextlib.suppress(Exception):
                         conn.execute("ROLLBACK")
                 raise
+
+
+@contextlib.contextmanager
+def opened(settings: Settings, url: str | None = None):
+    """A Database for a command-line run: its pool open (first connections made) until the block ends."""
+    database = Database(settings, url)
+    database.open(wait=True)
+    try:
+        yield database
+    finally:
+        database.close()
