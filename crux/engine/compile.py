@@ -44,11 +44,10 @@ INLINE_KEYS = 3
 class CTerm:
     """One compiled term: attribute (or task tag), operator, converted literal."""
 
-    __slots__ = ("attr", "is_tag", "op", "lit", "raw", "valtype")
+    __slots__ = ("attr", "is_tag", "op", "lit", "raw")
 
-    def __init__(self, attr, is_tag, op, lit, raw, valtype):
-        self.attr, self.is_tag, self.op, self.lit, self.raw, self.valtype = (
-            attr, is_tag, op, lit, raw, valtype)
+    def __init__(self, attr, is_tag, op, lit, raw):
+        self.attr, self.is_tag, self.op, self.lit, self.raw = attr, is_tag, op, lit, raw
 
 
 class CRule:
@@ -138,7 +137,7 @@ def compile_family(schema: dict, rulesets: Mapping[str, dict], cls: str, brwf: s
         rules = normalize_rules(data.get("rules") or [])
         crules = []
         for i, rule in enumerate(rules):
-            here = join(join("rulesets", name), i)
+            here = join("rulesets", name, i)
             found: list[Problem] = []
             check_rule(rule, info, here, found, [])
             problems.extend(found)
@@ -147,12 +146,8 @@ def compile_family(schema: dict, rulesets: Mapping[str, dict], cls: str, brwf: s
             terms = []
             for t in rule["rulepattern"]:
                 spec = info.attrs.get(t["attr"])
-                if spec is None:
-                    terms.append(CTerm(t["attr"], True, t["op"], t["val"], t["val"], "bool"))
-                else:
-                    terms.append(CTerm(t["attr"], False, t["op"],
-                                       convert_literal(spec.valtype, t["val"]), t["val"],
-                                       spec.valtype))
+                lit = t["val"] if spec is None else convert_literal(spec.valtype, t["val"])
+                terms.append(CTerm(t["attr"], spec is None, t["op"], lit, t["val"]))
             crules.append(CRule(i, terms, rule["ruleactions"]))
         calls = []
         for r in rules:
@@ -226,7 +221,7 @@ class CompiledFamily:
     """All rulesets of one (realm, slice, app, class), compiled; immutable once built."""
 
     __slots__ = ("schema", "cls", "brwf", "rulesets", "source", "_fns", "_rules", "_chain",
-                 "_names", "_foreign", "_index_stats", "_fast")
+                 "_foreign", "_index_stats", "_fast")
 
     def __init__(self, schema: CompiledSchema, cls: str, brwf: str,
                  compiled: dict[str, list[CRule]], infos: dict[str, RulesetInfo],
@@ -236,7 +231,6 @@ class CompiledFamily:
         self.brwf = brwf
         self.rulesets = MappingProxyType(infos)
         self._rules = compiled
-        self._names = tuple(compiled)
         self._foreign = foreign
         self._fast = schema._fast
         gen = _Generator(compiled, foreign, cls)
@@ -515,11 +509,7 @@ class _Generator:
         return f"{prefix}{self.counter}"
 
     def _const(self, value) -> str:
-        if isinstance(value, bool) or value is None:
-            return repr(value)
-        if isinstance(value, (int, str)):
-            return repr(value)
-        if isinstance(value, float):
+        if value is None or isinstance(value, (int, float, str)):     # bool is an int
             return repr(value)
         key = (type(value), value)
         name = self.consts.get(key)

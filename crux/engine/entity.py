@@ -6,7 +6,7 @@ problem at once.
 """
 from __future__ import annotations
 
-from .model import INVALID, REQUIRED, Problem, ValidationFailed
+from .model import INVALID, REQUIRED, Problem, ValidationFailed, scalar_vals
 from .paths import join
 from .schema import SchemaInfo
 from .values import CONVERTERS, BadValue, parse_ts, to_bool, to_float, to_int
@@ -116,7 +116,7 @@ def convert_slow(info: SchemaInfo, entity, workflow: bool, path: str):
             problems.append(Problem(where, REQUIRED, f"attribute {a.name} is missing"))
             continue
         value = entity[a.name]
-        shown = (value,) if value is None or isinstance(value, (str, int, float, bool)) else ()
+        shown = scalar_vals(value)
         try:
             conv = CONVERTERS[a.valtype](value)
         except BadValue as ex:

@@ -27,6 +27,13 @@ class Problem:
                 "vals": list(self.vals)}
 
 
+def scalar_vals(value) -> tuple:
+    """A problem's `vals` showing `value`: (value,) for a JSON scalar, else ()."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return (value,)
+    return ()
+
+
 class ValidationFailed(Exception):
     """A document or entity failed validation; `problems` lists every problem found."""
 
@@ -93,7 +100,10 @@ class AttrSpec:
     valmax: Any = None
     lenmin: int | None = None
     lenmax: int | None = None
-    valset: frozenset = field(default=frozenset(), compare=False)
+    valset: frozenset = field(init=False, compare=False)     # vals, for membership tests
+
+    def __post_init__(self):
+        object.__setattr__(self, "valset", frozenset(self.vals))
 
 
 # Python errors that running compiled or traced rules can raise, turned into MatchErrors.

@@ -1,7 +1,7 @@
 """JSON paths for problems, and turning jsonschema errors into Problems."""
 from __future__ import annotations
 
-from .model import EMPTY, INVALID, REQUIRED, ALREADY_EXIST, Problem
+from .model import ALREADY_EXIST, EMPTY, INVALID, REQUIRED, Problem, scalar_vals
 
 
 def join(path: str, *parts) -> str:
@@ -13,12 +13,6 @@ def join(path: str, *parts) -> str:
         else:
             out = f"{out}.{p}" if out else str(p)
     return out
-
-
-def _scalar(value) -> tuple:
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return (value,)
-    return ()
 
 
 _TYPE_WORDS = {"object": "an object", "array": "a list", "string": "a string",
@@ -43,16 +37,16 @@ def schema_problems(validator, doc, path: str) -> list[Problem]:
             words = (" or ".join(_TYPE_WORDS.get(w, w) for w in want) if isinstance(want, list)
                      else _TYPE_WORDS.get(want, want))
             problems.append(Problem(join(path, *where), INVALID, f"must be {words}",
-                                    _scalar(err.instance)))
+                                    scalar_vals(err.instance)))
         elif kind == "pattern":
             problems.append(Problem(join(path, *where), INVALID,
                                     f"{err.instance!r} is not a lower-case identifier "
-                                    "(a-z first, then a-z, 0-9, _)", _scalar(err.instance)))
+                                    "(a-z first, then a-z, 0-9, _)", scalar_vals(err.instance)))
         elif kind == "enum":
             allowed = ", ".join(str(v) for v in err.validator_value)
             problems.append(Problem(join(path, *where), INVALID,
                                     f"{err.instance!r} is not one of: {allowed}",
-                                    _scalar(err.instance)))
+                                    scalar_vals(err.instance)))
         elif kind == "minItems":
             problems.append(Problem(join(path, *where), EMPTY, "must not be empty"))
         elif kind == "uniqueItems":
@@ -61,10 +55,10 @@ def schema_problems(validator, doc, path: str) -> list[Problem]:
         elif kind == "minimum":
             problems.append(Problem(join(path, *where), INVALID,
                                     f"must be at least {err.validator_value}",
-                                    _scalar(err.instance)))
+                                    scalar_vals(err.instance)))
         else:
             problems.append(Problem(join(path, *where), INVALID, err.message,
-                                    _scalar(err.instance)))
+                                    scalar_vals(err.instance)))
     return problems
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import jsonschema
 
-from .model import EMPTY, INVALID, NOT_ALLOWED, NOT_FOUND, REQUIRED, Problem
+from .model import EMPTY, INVALID, NOT_ALLOWED, NOT_FOUND, REQUIRED, Problem, scalar_vals
 from .paths import join, schema_problems, under
 from .schema import SchemaInfo
 from .values import EQUALITY_OPS, OPS, ORDERED_TYPES, literal_problem
@@ -104,51 +104,38 @@ def normalize_rules(rules: list) -> list:
     return out
 
 
-def check_term(term: dict, info: SchemaInfo, here: str, problems: list) -> bool:
-    """Append the problems of one (shape-valid) term; True when it is usable."""
+def check_term(term: dict, info: SchemaInfo, here: str, problems: list) -> None:
+    """Append the problems of one (shape-valid) term."""
     attr, op, val = term["attr"], term["op"], term["val"]
-    ok = True
     spec = info.attrs.get(attr)
-    is_tag = spec is None and attr in info.taskset
+    is_tag = spec is None and attr in info.tasks
     if spec is None and not is_tag:
         problems.append(Problem(join(here, "attr"), NOT_FOUND,
                                 f"{attr} is neither an attribute nor a task of the schema",
                                 (attr,)))
-        ok = False
     if op not in OPS:
         problems.append(Problem(join(here, "op"), INVALID,
                                 f"unknown operator {op}; known: {', '.join(OPS)}", (op,)))
-        return False
+        return
     if is_tag:
         if op not in EQUALITY_OPS:
             problems.append(Problem(join(here, "op"), NOT_ALLOWED,
                                     f"{attr} is a task tag (a boolean): only eq and ne apply",
                                     (op,)))
-            ok = False
         if not isinstance(val, bool):
             problems.append(Problem(join(here, "val"), INVALID,
                                     f"the literal of task tag {attr} must be a JSON boolean",
-                                    _jsonable(val)))
-            ok = False
+                                    scalar_vals(val)))
     elif spec is not None:
         if op not in EQUALITY_OPS and spec.valtype not in ORDERED_TYPES:
             problems.append(Problem(join(here, "op"), NOT_ALLOWED,
                                     f"{attr} is of type {spec.valtype}, which has no order: "
                                     "only eq and ne apply", (op,)))
-            ok = False
         why = literal_problem(spec.valtype, val, spec.valset)
         if why:
             problems.append(Problem(join(here, "val"), INVALID,
                                     f"the literal for {attr} ({spec.valtype}) {why}",
-                                    _jsonable(val)))
-            ok = False
-    return ok
-
-
-def _jsonable(val) -> tuple:
-    if val is None or isinstance(val, (str, int, float, bool)):
-        return (val,)
-    return ()
+                                    scalar_vals(val)))
 
 
 def check_rule(rule: dict, info: SchemaInfo, here: str, problems: list,
@@ -166,12 +153,12 @@ def check_rule(rule: dict, info: SchemaInfo, here: str, problems: list,
         return
     if isinstance(acts.get("tasks"), list) and not under(shape, join(ah, "tasks")):
         for j, t in enumerate(acts["tasks"]):
-            if t not in info.taskset:
+            if t not in info.tasks:
                 problems.append(Problem(join(ah, "tasks", j), NOT_FOUND,
                                         f"task {t} is not in the action schema", (t,)))
     if isinstance(acts.get("properties"), dict):
         for key in acts["properties"]:
-            if key not in info.propset:
+            if key not in info.properties:
                 problems.append(Problem(join(ah, "properties", key), NOT_FOUND,
                                         f"property {key} is not in the action schema", (key,)))
     if acts.get("willreturn") is True and acts.get("willexit") is True:
@@ -203,7 +190,7 @@ def _workflow_rule(rule: dict, info: SchemaInfo, here: str, problems: list, shap
     if done != "true" and not under(shape, join(ah, "tasks")) and not acts.get("tasks"):
         problems.append(Problem(join(ah, "tasks"), REQUIRED,
                                 "a workflow rule without done needs at least one task"))
-    if nxt is not None and nxt not in info.steps:
+    if nxt is not None and nxt not in info.tasks:
         problems.append(Problem(join(ah, "properties", "nextstep"), NOT_FOUND,
                                 f"nextstep {nxt} is not a step of the workflow schema", (nxt,)))
 

@@ -244,9 +244,9 @@ def normalize_schema(doc: dict) -> dict:
 
 
 class SchemaInfo:
-    """A valid schema as lookups: attributes, tasks, properties, workflow steps."""
+    """A valid schema as lookups: attributes, tasks (a workflow's steps), properties."""
 
-    __slots__ = ("cls", "attrs", "tasks", "taskset", "properties", "propset", "steps")
+    __slots__ = ("cls", "attrs", "tasks", "properties")
 
     def __init__(self, schema: dict):
         self.cls = schema.get("class")
@@ -258,12 +258,8 @@ class SchemaInfo:
                 name=entry["attr"], valtype=vt, vals=vals, valmin=entry.get("valmin"),
                 valmax=entry.get("valmax"),
                 lenmin=None if entry.get("lenmin") is None else int(entry["lenmin"]),
-                lenmax=None if entry.get("lenmax") is None else int(entry["lenmax"]),
-                valset=frozenset(vals))
+                lenmax=None if entry.get("lenmax") is None else int(entry["lenmax"]))
         self.attrs = attrs
         actions = schema.get("actionschema") or {}
-        self.tasks = tuple(actions.get("tasks") or ())
-        self.taskset = frozenset(self.tasks)
-        self.properties = tuple(actions.get("properties") or ())
-        self.propset = frozenset(self.properties)
-        self.steps = frozenset(t for t in self.tasks)
+        self.tasks = frozenset(actions.get("tasks") or ())     # in a workflow, also its steps
+        self.properties = frozenset(actions.get("properties") or ())
