@@ -21,18 +21,15 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .entity import FAST_FAILURES, EntityConverter, convert_slow
-from .model import INVALID, NOT_FOUND, MatchError, MatchResult, Problem, RulesetInfo
-from .model import EVALUATION_FAILURES, evaluation_error
-from .model import ValidationFailed
+from .model import (EVALUATION_FAILURES, INVALID, NOT_FOUND, MatchError, MatchResult, Problem,
+                    RulesetInfo, ValidationFailed, callee_error, cycle_error, evaluation_error)
 from .paths import join
 from .rules import check_rule, normalize_rules
 from .schema import SchemaInfo, normalize_schema, validate_schema
 from .trace import run_traced
-from .values import convert_literal, is_ident
+from .values import COMPARE, convert_literal, is_ident
 
 _PYOP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-_FOLD = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
-         "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
 
 # planner limits: how deep dispatches nest, the smallest part worth indexing, how many
 # rule copies a dispatch may emit (rules without a term on the attribute go in every branch)
@@ -354,7 +351,7 @@ def _fold(items, attr, known, keyset):
                         continue
                     rest.append(t)
                     continue
-                if not _FOLD[t.op](known, t.lit):
+                if not COMPARE[t.op](known, t.lit):
                     false = True
                     break
                 continue
@@ -466,16 +463,6 @@ def _plan(items, depth: int = 0):
 # code generation
 # --------------------------------------------------------------------------------------------
 
-def _unknown(caller, index, key, callee):
-    raise MatchError(f"ruleset {caller} rule {index} ({key}) calls ruleset {callee}, "
-                     "which does not exist", NOT_FOUND, "ruleset", (callee,))
-
-
-def _foreign_call(caller, index, key, callee, other, cls):
-    raise MatchError(f"ruleset {caller} rule {index} ({key}) calls ruleset {callee}, "
-                     f"which is of class {other}, not {cls}", INVALID, "ruleset", (callee,))
-
-
 class _Generator:
     """Writes the Python source of a family and executes it."""
 
@@ -485,8 +472,7 @@ class _Generator:
         self.num = {n: k for k, n in enumerate(self.names)}
         self.foreign = foreign
         self.cls = cls
-        self.env: dict = {"_unknown": _unknown, "_foreign_call": _foreign_call,
-                          "MatchError": MatchError}
+        self.env: dict = {"_callee_error": callee_error, "_cycle_error": cycle_error}
         self.consts: dict = {}
         self.chunks: list[str] = []
         self.dicts: list[tuple[str, list, str]] = []
@@ -530,9 +516,7 @@ class _Generator:
             self.chunks.append(
                 f"def rs{k}(e, T, P, C):\n"
                 f"    if {k} in C:\n"
-                f"        raise MatchError('call cycle: ' + ' -> '.join("
-                f"[_NAMES[i] for i in C[C.index({k}):]] + [{name!r}]), 'invalid', 'ruleset', "
-                f"({name!r},))\n"
+                f"        raise _cycle_error([_NAMES[i] for i in C[C.index({k}):]] + [{name!r}])\n"
                 f"    C.append({k})\n"
                 f"    r = {body}(e, T, P, C)\n"
                 f"    C.pop()\n"
@@ -598,10 +582,8 @@ class _Generator:
     def _call(self, rsname: str, rule: CRule, key: str, callee: str, pad: str) -> str:
         if callee in self.num:
             return f"{pad}if rs{self.num[callee]}(e, T, P, C): return True"
-        if callee in self.foreign:
-            return (f"{pad}_foreign_call({rsname!r}, {rule.index}, {key!r}, {callee!r}, "
-                    f"{self.foreign[callee]!r}, {self.cls!r})")
-        return f"{pad}_unknown({rsname!r}, {rule.index}, {key!r}, {callee!r})"
+        return (f"{pad}raise _callee_error({rsname!r}, {rule.index}, {key!r}, {callee!r}, "
+                f"{self.foreign.get(callee)!r}, {self.cls!r})")
 
     def _items(self, items, ind: int, out: list, bound, rsname: str):
         pad = "    " * ind

@@ -106,6 +106,21 @@ class AttrSpec:
         object.__setattr__(self, "valset", frozenset(self.vals))
 
 
+def cycle_error(chain: list[str]) -> MatchError:
+    """The evaluation called a ruleset already on the call chain (`chain` ends with it)."""
+    return MatchError("call cycle: " + " -> ".join(chain), INVALID, "ruleset", (chain[-1],))
+
+
+def callee_error(caller: str, index: int, key: str, callee: str, other: str | None,
+                 cls: str) -> MatchError:
+    """Rule `index` of `caller` calls (`key`) a ruleset that is missing, or of class `other`."""
+    where = f"ruleset {caller} rule {index} ({key}) calls ruleset {callee}, "
+    if other is not None:
+        return MatchError(where + f"which is of class {other}, not {cls}", INVALID, "ruleset",
+                          (callee,))
+    return MatchError(where + "which does not exist", NOT_FOUND, "ruleset", (callee,))
+
+
 # Python errors that running compiled or traced rules can raise, turned into MatchErrors.
 EVALUATION_FAILURES = (KeyError, TypeError, RecursionError)
 

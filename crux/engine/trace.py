@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from .model import INVALID, MatchError, MatchResult, EVALUATION_FAILURES, evaluation_error
-from .values import format_ts, json_value
-
-_OPS = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
-        "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
+from .model import (EVALUATION_FAILURES, MatchResult, callee_error, cycle_error,
+                    evaluation_error)
+from .values import COMPARE, format_ts, json_value
 
 
 def run_traced(family, entry: str, entity: dict, level: int) -> MatchResult:
@@ -25,20 +23,14 @@ def run_traced(family, entry: str, entity: dict, level: int) -> MatchResult:
 
     def call(caller: str | None, index: int, key: str, name: str) -> bool:
         if name in chain:
-            raise MatchError("call cycle: " + " -> ".join(chain[chain.index(name):] + [name]),
-                             INVALID, "ruleset", (name,))
+            raise cycle_error(chain[chain.index(name):] + [name])
         try:
             rules = family.compiled_rules(name)
         except KeyError:
             if caller is None:
                 raise family.unknown_entry(name) from None
-            other = family.foreign_class(name)
-            if other is not None:
-                raise MatchError(f"ruleset {caller} rule {index} ({key}) calls ruleset {name}, "
-                                 f"which is of class {other}, not {family.cls}", INVALID,
-                                 "ruleset", (name,)) from None
-            raise MatchError(f"ruleset {caller} rule {index} ({key}) calls ruleset {name}, "
-                             "which does not exist", "not_found", "ruleset", (name,)) from None
+            raise callee_error(caller, index, key, name, family.foreign_class(name),
+                               family.cls) from None
         chain.append(name)
         exited = run(name, rules)
         chain.pop()
@@ -57,7 +49,7 @@ def run_traced(family, entry: str, entity: dict, level: int) -> MatchResult:
                     val = t.attr in tasks
                 else:
                     val = entity[t.attr]
-                held = _OPS[t.op](val, t.lit)
+                held = COMPARE[t.op](val, t.lit)
                 if detailed:
                     terms.append({"attr": t.attr, "val": json_value(val), "op": t.op,
                                   "ruleval": t.raw, "ok": bool(held)})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import operator
 import re
 
 IDENT_PATTERN = r"^[a-z][a-z0-9_]*\Z"
@@ -15,6 +16,8 @@ ORDERED_TYPES = frozenset({"int", "float", "str", "ts"})
 NUMERIC_TYPES = frozenset({"int", "float"})
 STRING_TYPES = frozenset({"str", "enum"})
 OPS = ("eq", "ne", "lt", "le", "gt", "ge")
+COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le,
+           "gt": operator.gt, "ge": operator.ge}
 EQUALITY_OPS = frozenset({"eq", "ne"})
 
 _INT_RE = re.compile(r"[+-]?[0-9]+")
