@@ -99,7 +99,7 @@ def convert_entity(schema, entity: dict, workflow: bool = False, path: str = "en
         return fast(entity)
     except FAST_FAILURES:
         pass
-    raise ValidationFailed(schema._converters[workflow].problems(entity, path))
+    raise ValidationFailed(schema.entity_converter(workflow).problems(entity, path))
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,7 +268,7 @@ class CompiledFamily:
     def convert_entity(self, entity: dict, workflow: bool = False,
                        path: str = "entity") -> dict:
         """convert_entity with this family's prepared converter."""
-        return self.schema.entity_converter(workflow)(entity, path)
+        return convert_entity(self.schema, entity, workflow, path)
 
     def entity_converter(self, workflow: bool = False) -> EntityConverter:
         return self.schema.entity_converter(workflow)

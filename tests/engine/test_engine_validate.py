@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from crux.engine import (ValidationFailed, convert_entity, make_converter, normalize_rules,
-                         normalize_schema, validate_ruleset, validate_schema)
+from crux.engine import (ValidationFailed, compile_family, convert_entity, make_converter,
+                         normalize_rules, normalize_schema, validate_ruleset, validate_schema)
 from crux.engine.compile import make_compiled_schema
 
 SCHEMA = {
@@ -449,6 +449,16 @@ def test_entity_path_prefix_and_not_an_object():
     with pytest.raises(ValidationFailed) as info:
         convert_entity(make_compiled_schema(SCHEMA), ["x"])
     assert fields(info.value.problems) == [("entity", "invalid")]
+
+
+def test_a_family_converts_like_its_schema():
+    family = compile_family(SCHEMA, {}, "order", "B")
+    for convert in (family.convert_entity, lambda e: convert_entity(family, e),
+                    lambda e: convert_entity(family.schema, e)):
+        assert convert(ENTITY)["qty"] == 2
+        with pytest.raises(ValidationFailed) as info:
+            convert({**ENTITY, "qty": "x"})
+        assert fields(info.value.problems) == [("entity.qty", "invalid")]
 
 
 def test_workflow_entity_drops_step_and_stepfailed():
