@@ -146,71 +146,65 @@ def compile_family(schema: dict, rulesets: Mapping[str, dict], cls: str, brwf: s
                 lit = t["val"] if spec is None else convert_literal(spec.valtype, t["val"])
                 terms.append(CTerm(t["attr"], spec is None, t["op"], lit, t["val"]))
             crules.append(CRule(i, terms, rule["ruleactions"]))
-        calls = []
-        for r in rules:
-            for key in ("thencall", "elsecall"):
-                c = r["ruleactions"][key]
-                if c and c not in calls:
-                    calls.append(c)
         compiled[name] = crules
         infos[name] = RulesetInfo(name=name, is_active=bool(data.get("is_active", False)),
                                   is_internal=bool(data.get("is_internal", False)),
-                                  rules=tuple(rules), calls=tuple(calls))
+                                  rules=tuple(rules), calls=_callees(crules))
     if problems:
         raise ValidationFailed(problems)
     return CompiledFamily(cschema, cls, brwf, compiled, infos, foreign)
 
 
+def _callees(crules) -> tuple:
+    """The rulesets these rules call (thencall or elsecall), in first-use order."""
+    return tuple(dict.fromkeys(c for r in crules for c in (r.thencall, r.elsecall) if c))
+
+
 def _cyclic(graph: dict[str, tuple]) -> set[str]:
-    """Rulesets on a static call cycle (Tarjan's strongly connected components)."""
+    """Rulesets on a static call cycle (Tarjan's strongly connected components, iterative;
+    callees outside `graph` are ignored)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on: set[str] = set()
     out: set[str] = set()
-    counter = [0]
+    work: list = []          # the depth-first path: (node, iterator over its callees)
 
-    def visit(v):
-        work = [(v, iter(graph.get(v, ())))]
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
+    def push(v):
+        index[v] = low[v] = len(index)
         stack.append(v)
         on.add(v)
+        work.append((v, iter(graph[v])))
+
+    for root in graph:
+        if root in index:
+            continue
+        push(root)
         while work:
             node, it = work[-1]
-            advanced = False
             for w in it:
                 if w not in graph:
                     continue
                 if w not in index:
-                    index[w] = low[w] = counter[0]
-                    counter[0] += 1
-                    stack.append(w)
-                    on.add(w)
-                    work.append((w, iter(graph.get(w, ()))))
-                    advanced = True
+                    push(w)
                     break
                 if w in on:
                     low[node] = min(low[node], index[w])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                comp = []
-                while True:
-                    w = stack.pop()
-                    on.discard(w)
-                    comp.append(w)
-                    if w == node:
-                        break
-                if len(comp) > 1 or node in graph.get(node, ()):
-                    out.update(comp)
-
-    for v in graph:
-        if v not in index:
-            visit(v)
+            else:       # every callee of node seen
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    comp = []
+                    while True:
+                        w = stack.pop()
+                        on.discard(w)
+                        comp.append(w)
+                        if w == node:
+                            break
+                    if len(comp) > 1 or node in graph[node]:
+                        out.update(comp)
     return out
 
 
@@ -478,9 +472,7 @@ class _Generator:
         self.dicts: list[tuple[str, list, str]] = []
         self.counter = 0
         self.stats: dict[str, str] = {}
-        graph = {n: tuple(c for r in rules for c in (r.thencall, r.elsecall) if c)
-                 for n, rules in compiled.items()}
-        self.cyclic = _cyclic(graph)
+        self.cyclic = _cyclic({n: _callees(rules) for n, rules in compiled.items()})
         for name in self.names:
             self._ruleset(name)
         self.source = "\n".join(self.chunks) + "\n"
