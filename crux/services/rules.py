@@ -46,6 +46,30 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def converted(family, entity: dict, workflow: bool = False) -> dict:
+    """The entity with its values converted to the family's schema types; a 400 naming every problem."""
+    try:
+        return family.convert_entity(entity, workflow=workflow)
+    except ValidationFailed as exc:
+        raise problems_error(exc.problems) from None
+
+
+def run_match(family, name: str, entity: dict, trace: int, field: str, *, realm: str, app: str, slice_id: int,
+              cls: str):
+    """Evaluate `entity` against ruleset `name` -> (result, tracedata or None when not traced); an
+    aborted evaluation is a 400 naming the engine's field, else `field`."""
+    start = _now() if trace else None
+    try:
+        result = family.match(name, entity, trace)
+    except MatchError as exc:
+        raise CruxError("eval_failed", exc.field or field, list(exc.vals), str(exc)) from None
+    tracedata = None
+    if trace:
+        tracedata = make_tracedata(result, start=start, end=_now(), realm=realm, app=app, slice=slice_id,
+                                   cls=cls, entry=name)
+    return result, tracedata
+
+
 def _schema_out(row: dict) -> dict:
     return {"slice": row["slice"], "app": row["app"], "class": row["class"],
             "patternschema": row["patternschema"], "actionschema": row["actionschema"],
@@ -371,20 +395,11 @@ def apply_rules(cache, ident: Identity, data: dict) -> dict:
         raise CruxError("not_allowed", "ruleset", [name], f"ruleset {name} is not active")
     if info.is_internal:
         raise CruxError("not_allowed", "ruleset", [name], f"ruleset {name} is internal: only other rulesets call it")
-    try:
-        typed = family.convert_entity(entity)
-    except ValidationFailed as exc:
-        raise problems_error(exc.problems) from None
-    trace = data.get("trace", 0)
-    start = _now() if trace else None
-    try:
-        result = family.match(name, typed, trace)
-    except MatchError as exc:
-        raise CruxError("eval_failed", exc.field or "ruleset", list(exc.vals), str(exc)) from None
+    result, tracedata = run_match(family, name, converted(family, entity), data.get("trace", 0), "ruleset",
+                                  realm=realm, app=app, slice_id=slice_id, cls=cls)
     out = {"tasks": result.tasks, "properties": result.properties}
-    if trace:
-        out["tracedata"] = make_tracedata(result, start=start, end=_now(), realm=realm, app=app, slice=slice_id,
-                                          cls=cls, entry=name)
+    if tracedata is not None:
+        out["tracedata"] = tracedata
     return out
 
 

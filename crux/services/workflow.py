@@ -22,17 +22,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from crux.engine import MatchError, ValidationFailed, make_tracedata
 from crux.errors import CruxError, not_found
 from crux.services.principal import Identity
-from crux.services.rules import problems_error
+from crux.services.rules import converted, run_match
 from crux.store import instances as store
 
 START = "START"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 @dataclass
@@ -81,11 +76,8 @@ class InstanceService:
 
     def new(self, ident: Identity, data: dict) -> dict:
         realm, slice_id, app, name = ident.realm, data["slice"], data["app"], data["workflow"]
-        self.rules.require_active_slice(realm, slice_id)
-        family, cls = self._runnable_workflow(realm, slice_id, app, name)
-        typed = self._convert(family, cls, data["entity"])
-        ev = self._evaluate(family, name, typed, START, False, data.get("trace", 0),
-                            realm=realm, app=app, slice_id=slice_id, cls=cls)
+        _, cls, _, ev = self._evaluate_runnable(realm, slice_id, app, name, data["entity"], START, False,
+                                                data.get("trace", 0))
         key = {"slice": slice_id, "app": app, "class": cls, "workflow": name, "entityid": data["entityid"]}
         outcome = store.new_instance(self.db, realm, key, ev.tasks, ev.nextstep, data.get("parent"))
         if outcome.taken:
@@ -116,11 +108,8 @@ class InstanceService:
         slice_id, app, name, _ = hint
         failed = data.get("stepfailed", False)
         try:
-            self.rules.require_active_slice(realm, slice_id)
-            family, cls = self._runnable_workflow(realm, slice_id, app, name)
-            typed = self._convert(family, cls, data["entity"])
-            ev = self._evaluate(family, name, typed, step, failed, data.get("trace", 0),
-                                realm=realm, app=app, slice_id=slice_id, cls=cls)
+            family, _, typed, ev = self._evaluate_runnable(realm, slice_id, app, name, data["entity"], step, failed,
+                                                           data.get("trace", 0))
         except CruxError:
             return None, None     # the locked way reports it, in its order of checks
         early = _Early(family, typed, step, ev)
@@ -225,6 +214,16 @@ class InstanceService:
 
     # ---- shared steps -------------------------------------------------------------------------
 
+    def _evaluate_runnable(self, realm: str, slice_id: int, app: str, name: str, entity: dict, step: str,
+                           failed: bool, trace: int):
+        """On an active slice, a runnable workflow's evaluation of `entity` at `step` ->
+        (family, class, converted entity, Evaluation)."""
+        self.rules.require_active_slice(realm, slice_id)
+        family, cls = self._runnable_workflow(realm, slice_id, app, name)
+        typed = self._convert(family, cls, entity)
+        ev = self._evaluate(family, name, typed, step, failed, trace, realm=realm, app=app, slice_id=slice_id, cls=cls)
+        return family, cls, typed, ev
+
     def _runnable_workflow(self, realm: str, slice_id: int, app: str, name: str):
         family, cls = self.rules.workflow(realm, slice_id, app, name)
         info = family.rulesets[name]
@@ -240,24 +239,13 @@ class InstanceService:
         given = entity.get("class")
         if given is not None and given != cls:
             raise CruxError("invalid", "entity.class", [given], f"the entity is of class {given}, not {cls}")
-        try:
-            return family.convert_entity(entity, workflow=True)
-        except ValidationFailed as exc:
-            raise problems_error(exc.problems) from None
+        return converted(family, entity, workflow=True)
 
     @staticmethod
     def _evaluate(family, name: str, typed: dict, step: str, failed: bool, trace: int, *,
                   realm: str, app: str, slice_id: int, cls: str) -> Evaluation:
-        entity = {**typed, "step": step, "stepfailed": failed}
-        start = _now() if trace else None
-        try:
-            result = family.match(name, entity, trace)
-        except MatchError as exc:
-            raise CruxError("eval_failed", exc.field or "workflow", list(exc.vals), str(exc)) from None
-        tracedata = None
-        if trace:
-            tracedata = make_tracedata(result, start=start, end=_now(), realm=realm, app=app, slice=slice_id,
-                                       cls=cls, entry=name)
+        result, tracedata = run_match(family, name, {**typed, "step": step, "stepfailed": failed}, trace, "workflow",
+                                      realm=realm, app=app, slice_id=slice_id, cls=cls)
         props = result.properties
         if ("done" in props) == ("nextstep" in props):
             raise CruxError("invalid_property_attributes", "properties", sorted(props),
