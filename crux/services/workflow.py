@@ -35,7 +35,8 @@ class Evaluation:
     """An interpreted workflow action set: done, or the tasks handed out and their join step."""
     done: bool
     tasks: list[str]
-    nextstep: str | None        # the join step (several tasks); the task itself for one
+    nextstep: str | None        # the join step (several tasks, or a failed sibling's replacement);
+                                # else the task itself
     tracedata: dict | None
 
 
@@ -157,14 +158,13 @@ class InstanceService:
                                     realm=realm, app=app, slice_id=slice_id, cls=cls)
             # a failed sibling's replacement stays in its concurrent set, joined at the same step
             set_next = row["nextstep"] if concurrent and failed else None
-            change = _plan(row_id, outcome, inst.rows, replaced, ev, set_next)
-            inst.apply(change)
+            if set_next is not None and not ev.done:
+                ev.nextstep = set_next
+            inst.apply(_plan(row_id, outcome, inst.rows, replaced, ev))
         if ev.done:
             for r in inst.rows:
                 self._hints.pop(r["id"], None)
             return self._answer(realm, slice_id, app, ev, parent=row["parent"])
-        if set_next is not None and len(ev.tasks) > 1:
-            ev.nextstep = set_next
         ids = inst.handed_ids()
         self._remember(slice_id, app, name, ids.values(), len(ev.tasks) == 1 and set_next is None)
         return self._answer(realm, slice_id, app, ev, ids=ids, loggedat=inst.now)
@@ -172,11 +172,10 @@ class InstanceService:
     # ---- wfinstanceabort, wfinstancelist, wfinstancehistory -----------------------------------
 
     def abort(self, ident: Identity, data: dict) -> dict:
-        row_id, entityid = data.get("id"), data.get("entityid")
-        _exactly_one(data, "id", "entityid")
-        ids = store.abort(self.db, ident.realm, row_id=row_id, entityid=entityid)
+        given = _exactly_one(data, "id", "entityid")
+        ids = store.abort(self.db, ident.realm, row_id=data.get("id"), entityid=data.get("entityid"))
         if not ids:
-            raise not_found("id", row_id) if row_id is not None else not_found("entityid", entityid)
+            raise not_found(given, data[given])
         return {"aborted": ids}
 
     def list(self, ident: Identity, data: dict) -> dict:
@@ -189,12 +188,12 @@ class InstanceService:
         return {"wfinstances": rows}
 
     def history(self, ident: Identity, data: dict) -> dict:
-        _exactly_one(data, "id", "entityid")
+        given = _exactly_one(data, "id", "entityid")
         with self.db.connection() as conn:
             rows = store.history(conn, ident.realm, wfid=data.get("id"), entityid=data.get("entityid"),
                                  workflow=data.get("workflow"))
         if not rows:
-            raise not_found("id", data["id"]) if data.get("id") is not None else not_found("entityid", data["entityid"])
+            raise not_found(given, data[given])
         return {"history": rows}
 
     # ---- wfinstancetry ------------------------------------------------------------------------
@@ -283,10 +282,10 @@ class InstanceService:
         return out
 
 
-def _plan(row_id: int, outcome: str, rows: list[dict], replaced: list[dict], ev: Evaluation,
-          set_next: str | None) -> store.Change:
+def _plan(row_id: int, outcome: str, rows: list[dict], replaced: list[dict], ev: Evaluation) -> store.Change:
     """The change of a markdone that evaluated (SPEC §5): end the instance, update one row in
-    place (the reported row, or after a join the set's lowest id), or replace rows."""
+    place (the reported row, or after a join the set's lowest id), or replace rows; the rows
+    handed out get `ev.nextstep`."""
     if ev.done:
         ids = [r["id"] for r in rows]
         return store.Change(row_id, outcome, close=ids, delete=ids)
@@ -294,15 +293,16 @@ def _plan(row_id: int, outcome: str, rows: list[dict], replaced: list[dict], ev:
     if len(ev.tasks) == 1:
         keep = min(replaced_ids)
         others = [i for i in replaced_ids if i != keep]
-        task = ev.tasks[0]
         return store.Change(row_id, outcome, close=replaced_ids, delete=others,
-                            move=keep, movestep=task, movenext=set_next or task)
+                            move=keep, movestep=ev.tasks[0], movenext=ev.nextstep)
     return store.Change(row_id, outcome, close=replaced_ids, delete=replaced_ids,
-                        add=ev.tasks, addnext=set_next or ev.nextstep)
+                        add=ev.tasks, addnext=ev.nextstep)
 
 
-def _exactly_one(data: dict, *names: str) -> None:
+def _exactly_one(data: dict, *names: str) -> str:
+    """The one of `names` that `data` gives (not None); else a 400."""
     given = [n for n in names if data.get(n) is not None]
     if len(given) != 1:
         raise CruxError("one_of_required", names[0] if not given else given[1], list(names),
                         f"give exactly one of {', '.join(names)}")
+    return given[0]
