@@ -23,6 +23,7 @@ from typing import Callable, Mapping
 
 from crux.engine import CompiledFamily, ValidationFailed, compile_family
 from crux.errors import CruxError, not_found
+from crux.services.rules import require_slice_app
 from crux.store import realms as realm_store
 from crux.store import rules as rule_store
 
@@ -210,10 +211,7 @@ class RulesetCache:
     def _load_app(self, realm, slice_id, app):
         with self.db.connection() as conn:
             row = rule_store.app_index(conn, realm, slice_id, app)
-        if not row["slice_exists"]:
-            raise not_found("slice", slice_id)
-        if not row["app_exists"]:
-            raise not_found("app", app)
+        require_slice_app(row, slice_id, app)
         if not row["rulesets"] and not row["stepworkflows"]:
             return AppIndex(_EMPTY, _EMPTY, _EMPTY, _EMPTY), False     # not kept: an app's deletion sends no notice
         rulesets: dict[str, list[str]] = {}

@@ -70,6 +70,14 @@ def run_match(family, name: str, entity: dict, trace: int, field: str, *, realm:
     return result, tracedata
 
 
+def require_slice_app(found: dict, slice_id: int, app: str) -> None:
+    """404 for the slice or the app, from a row of the store's {slice_exists, app_exists}."""
+    if not found["slice_exists"]:
+        raise not_found("slice", slice_id)
+    if not found["app_exists"]:
+        raise not_found("app", app)
+
+
 def _schema_out(row: dict) -> dict:
     return {"slice": row["slice"], "app": row["app"], "class": row["class"],
             "patternschema": row["patternschema"], "actionschema": row["actionschema"],
@@ -110,11 +118,7 @@ class RuleService:
 
     @staticmethod
     def _require_slice_app(conn, realm: str, slice_id: int, app: str) -> None:
-        found = rule_store.slice_and_app(conn, realm, slice_id, app)
-        if not found["slice_exists"]:
-            raise not_found("slice", slice_id)
-        if not found["app_exists"]:
-            raise not_found("app", app)
+        require_slice_app(rule_store.slice_and_app(conn, realm, slice_id, app), slice_id, app)
 
     @staticmethod
     def _schema_of(conn, realm, slice_id, app, cls, kind: Kind, lock: bool = False) -> dict:

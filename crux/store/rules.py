@@ -26,12 +26,15 @@ def lock_app_rules(tx, realm: str, slice_id: int, app: str) -> None:
     tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (f"rules/{realm}/{slice_id}/{app}",))
 
 
+# Whether slice %(s)s and app %(a)s of realm %(r)s exist (select-list columns).
+_SLICE_AND_APP_EXIST = """
+    EXISTS (SELECT 1 FROM realmslice WHERE realm = %(r)s AND id = %(s)s) AS slice_exists,
+    EXISTS (SELECT 1 FROM app WHERE realm = %(r)s AND shortnamelc = %(a)s) AS app_exists"""
+
+
 def slice_and_app(conn, realm: str, slice_id: int, app: str) -> dict:
     """Whether the slice and the app exist: {slice_exists, app_exists}."""
-    return conn.execute(
-        """SELECT EXISTS (SELECT 1 FROM realmslice WHERE realm = %(r)s AND id = %(s)s) AS slice_exists,
-                  EXISTS (SELECT 1 FROM app WHERE realm = %(r)s AND shortnamelc = %(a)s) AS app_exists""",
-        {"r": realm, "s": slice_id, "a": app}).fetchone()
+    return conn.execute("SELECT" + _SLICE_AND_APP_EXIST, {"r": realm, "s": slice_id, "a": app}).fetchone()
 
 
 def filter_clause(alias: str, filters: dict, columns: dict, apps: set[str] | None) -> tuple[str, dict]:
@@ -208,8 +211,7 @@ def app_index(conn, realm: str, slice_id: int, app: str) -> dict:
     """In one round trip: do the slice and the app exist, the app's rulesets' names/classes/kinds,
     its stepworkflows."""
     return conn.execute(
-        """SELECT EXISTS (SELECT 1 FROM realmslice WHERE realm = %(r)s AND id = %(s)s) AS slice_exists,
-                  EXISTS (SELECT 1 FROM app WHERE realm = %(r)s AND shortnamelc = %(a)s) AS app_exists,
+        "SELECT" + _SLICE_AND_APP_EXIST + """,
                   coalesce((SELECT json_agg(json_build_array(setname, class, brwf) ORDER BY id)
                             FROM ruleset WHERE realm = %(r)s AND slice = %(s)s AND app = %(a)s), '[]') AS rulesets,
                   coalesce((SELECT json_agg(json_build_array(step, workflow) ORDER BY step)
