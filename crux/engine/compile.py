@@ -240,7 +240,7 @@ class CompiledFamily:
         it. trace: 0 none, 1 rules, 2 rules and terms (MatchResult.visits).
         """
         if trace:
-            return run_traced(self, entry, entity, 2 if trace >= 2 else 1)
+            return run_traced(self, entry, entity, trace)
         fn = self._fns.get(entry)
         if fn is None:
             raise self.unknown_entry(entry)

@@ -29,8 +29,7 @@ class EntityConverter:
     def __init__(self, info: SchemaInfo, workflow: bool = False):
         self.info = info
         self.workflow = workflow
-        self._attrs = [a for a in info.attrs.values()
-                       if not (workflow and a.name in WORKFLOW_ATTRS)]
+        self._attrs = _wanted_attrs(info, workflow)
         self.fast, self.source = self._generate()
 
     def _generate(self):
@@ -94,23 +93,23 @@ class EntityConverter:
         return convert_slow(self.info, entity, self.workflow, path)[1]
 
 
+def _wanted_attrs(info: SchemaInfo, workflow: bool) -> list:
+    """The attributes an entity must carry: all, but step and stepfailed in a workflow."""
+    return [a for a in info.attrs.values() if not (workflow and a.name in WORKFLOW_ATTRS)]
+
+
 def convert_slow(info: SchemaInfo, entity, workflow: bool, path: str):
     """(converted entity, problems): the plain conversion, reporting every problem."""
     if not isinstance(entity, dict):
         return None, [Problem(path, INVALID, "the entity must be a JSON object")]
     problems = []
     out = {}
-    attrs = info.attrs
     for key in entity:
-        if key == "class" or key in attrs:
-            continue
-        if workflow and key in WORKFLOW_ATTRS:
+        if key == "class" or key in info.attrs or (workflow and key in WORKFLOW_ATTRS):
             continue
         problems.append(Problem(join(path, str(key)), INVALID,
                                 f"{key} is not an attribute of class {info.cls}", (key,)))
-    for a in attrs.values():
-        if workflow and a.name in WORKFLOW_ATTRS:
-            continue
+    for a in _wanted_attrs(info, workflow):
         where = join(path, a.name)
         if a.name not in entity:
             problems.append(Problem(where, REQUIRED, f"attribute {a.name} is missing"))

@@ -84,10 +84,6 @@ class RulesetInfo:
     rules: tuple
     calls: tuple = ()          # names this ruleset calls, in first-use order
 
-    @property
-    def nrules(self) -> int:
-        return len(self.rules)
-
 
 @dataclass(frozen=True)
 class AttrSpec:

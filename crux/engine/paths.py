@@ -64,8 +64,5 @@ def schema_problems(validator, doc, path: str) -> list[Problem]:
 
 def under(problems: list[Problem], prefix: str) -> bool:
     """True when some problem lies at `prefix` or inside it."""
-    for p in problems:
-        f = p.field
-        if f == prefix or f.startswith(prefix + ".") or f.startswith(prefix + "["):
-            return True
-    return False
+    inside = (prefix + ".", prefix + "[")
+    return any(p.field == prefix or p.field.startswith(inside) for p in problems)

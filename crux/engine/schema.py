@@ -185,7 +185,7 @@ def _check_workflow_schema(pattern, tasks, props, path, shape_bad) -> list[Probl
                 problems.append(Problem(join(here, "valtype"), INVALID,
                                         "step must be of type enum", (entry.get("valtype"),)))
         elif isinstance(entry.get("vals"), list) and entry["vals"]:
-            got = set(v for v in entry["vals"] if isinstance(v, str))
+            got = {v for v in entry["vals"] if isinstance(v, str)}
             want = set(tasks) | {START}
             if got != want:
                 missing = sorted(want - got)

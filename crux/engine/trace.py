@@ -14,7 +14,7 @@ from .values import COMPARE, format_ts, json_value
 
 
 def run_traced(family, entry: str, entity: dict, level: int) -> MatchResult:
-    """Evaluate with a trace at `level` 1 (rules) or 2 (rules, terms, action sets)."""
+    """Evaluate with a trace at `level` 1 (rules) or 2 and above (rules, terms, action sets)."""
     tasks: dict = {}
     props: dict = {}
     visits: list = []

@@ -145,12 +145,12 @@ def literal_problem(valtype: str, lit, vals=()) -> str | None:
         if not isinstance(lit, bool):
             return "must be a JSON boolean"
     elif valtype == "ts":
+        if not isinstance(lit, str):
+            return "is not an RFC 3339 timestamp string"
         try:
             parse_ts(lit)
         except BadValue as ex:
-            return f"{ex}"
-        if not isinstance(lit, str):
-            return "must be an RFC 3339 timestamp string"
+            return str(ex)
     elif valtype in STRING_TYPES:
         if not isinstance(lit, str):
             return "must be a string"
