@@ -26,6 +26,14 @@ def _require_slice(conn, realm: str, slice_id: int, field: str = "id", lock: boo
     return row
 
 
+def _require_apps(conn, realm: str, apps: list[str]) -> None:
+    """404 naming every app of the list (field `app[i]`) that the realm does not have."""
+    missing = app_store.missing_apps(conn, realm, apps)
+    if missing:
+        raise CruxError.many([message("not_found", f"app[{apps.index(m)}]", [m], f"app {m} does not exist")
+                              for m in missing])
+
+
 # ---- slices -----------------------------------------------------------------------------------
 
 def slice_new(db, ident: Identity, data: dict) -> int:
@@ -36,10 +44,7 @@ def slice_new(db, ident: Identity, data: dict) -> int:
         if source is not None:
             _require_slice(tx.conn, realm, source, "copyof")
         if apps is not None:
-            missing = app_store.missing_apps(tx.conn, realm, apps)
-            if missing:
-                raise CruxError.many([message("not_found", f"app[{apps.index(m)}]", [m], f"app {m} does not exist")
-                                      for m in missing])
+            _require_apps(tx.conn, realm, apps)
         slice_id = realm_store.new_slice(tx, realm, data.get("descr", ""), active=source is None, who=who)
         new = {"id": slice_id, "descr": data.get("descr", ""), "active": source is None}
         if source is not None:
@@ -67,8 +72,7 @@ def _slice_set_active(db, ident: Identity, data: dict, active: bool) -> dict:
         raise CruxError("invalid", "from", [data["from"]], "from must be in the future")
     with db.transaction(ident.user, realm) as tx:
         old = _require_slice(tx.conn, realm, data["id"], lock=True)
-        realm_store.set_slice_state(tx, realm, data["id"], active, at, ident.user)
-        new = realm_store.get_slice(tx.conn, realm, data["id"])
+        new = realm_store.set_slice_state(tx, realm, data["id"], active, at, ident.user)
         tx.record_change("realmslice", (realm, data["id"]), "update", _slice_state(old), _slice_state(new))
     return new
 
@@ -106,8 +110,7 @@ def app_new(db, ident: Identity, data: dict) -> dict:
     realm = ident.realm
     try:
         with db.transaction(ident.user, realm) as tx:
-            app_store.insert_app(tx, realm, data["name"], data.get("descr", ""), ident.user)
-            new = app_store.get_app(tx.conn, realm, data["name"])
+            new = app_store.insert_app(tx, realm, data["name"], data.get("descr", ""), ident.user)
             tx.record_change("app", (realm, new["name"]), "insert", None, new)
     except psycopg.errors.UniqueViolation:
         raise CruxError("already_exist", "name", [data["name"]], f"app {data['name']} already exists") from None
@@ -120,8 +123,7 @@ def app_update(db, ident: Identity, data: dict) -> dict:
         old = app_store.get_app(tx.conn, realm, data["name"])
         if old is None:
             raise not_found("name", data["name"])
-        app_store.update_app(tx, realm, data["name"], data.get("descr", ""), ident.user)
-        new = app_store.get_app(tx.conn, realm, data["name"])
+        new = app_store.update_app(tx, realm, data["name"], data.get("descr", ""), ident.user)
         tx.record_change("app", (realm, new["name"]), "update", old, new)
     return new
 
@@ -172,10 +174,7 @@ def cap_grant(db, ident: Identity, data: dict) -> dict:
     granted = []
     with db.transaction(ident.user, realm) as tx:
         if apps:
-            missing = app_store.missing_apps(tx.conn, realm, apps)
-            if missing:
-                raise CruxError.many([message("not_found", f"app[{apps.index(m)}]", [m], f"app {m} does not exist")
-                                      for m in missing])
+            _require_apps(tx.conn, realm, apps)
         for app in (apps or [None]):
             for cap in caps:
                 old, new = grant_store.upsert_grant(tx, realm, user, app, cap, data.get("from"), data.get("to"), ident.user)

@@ -15,14 +15,18 @@ def missing_apps(conn, realm: str, names: list[str]) -> list[str]:
     return [n for n in names if n not in found]
 
 
-def insert_app(tx, realm: str, name: str, descr: str, who: str) -> None:
-    tx.execute("INSERT INTO app (realm, shortname, shortnamelc, longname, setby) VALUES (%s, %s, %s, %s, %s)",
-               (realm, name, name.lower(), descr, who))
+def insert_app(tx, realm: str, name: str, descr: str, who: str) -> dict:
+    """The new app, as get_app gives it."""
+    return tx.one(f"""INSERT INTO app AS a (realm, shortname, shortnamelc, longname, setby)
+                      VALUES (%s, %s, %s, %s, %s) RETURNING {APP_COLUMNS}""",
+                  (realm, name, name.lower(), descr, who))
 
 
-def update_app(tx, realm: str, name: str, descr: str, who: str) -> None:
-    tx.execute("UPDATE app SET longname = %s, setby = %s, setat = now() WHERE realm = %s AND shortnamelc = %s",
-               (descr, who, realm, name.lower()))
+def update_app(tx, realm: str, name: str, descr: str, who: str) -> dict | None:
+    """The updated app, as get_app gives it (None when there is no such app)."""
+    return tx.one(f"""UPDATE app a SET longname = %s, setby = %s, setat = now()
+                      WHERE a.realm = %s AND a.shortnamelc = %s RETURNING {APP_COLUMNS}""",
+                  (descr, who, realm, name.lower()))
 
 
 def app_in_use(conn, realm: str, name: str) -> bool:

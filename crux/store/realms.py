@@ -83,22 +83,24 @@ def copy_slice_contents(tx, realm: str, source: int, target: int, apps: list[str
     return counts
 
 
-def set_slice_state(tx, realm: str, slice_id: int, active: bool, at: dt.datetime | None, who: str) -> None:
-    """Activate or deactivate now (cancelling anything pending), or schedule it for `at`."""
+def set_slice_state(tx, realm: str, slice_id: int, active: bool, at: dt.datetime | None, who: str) -> dict:
+    """Activate or deactivate now (cancelling anything pending), or schedule it for `at`; the
+    slice as get_slice gives it then."""
     column = "activateat" if active else "deactivateat"
     if at is None:
-        tx.execute("""UPDATE realmslice SET active = %s, activateat = NULL, deactivateat = NULL,
-                          editedat = now(), editedby = %s WHERE realm = %s AND id = %s""",
-                   (active, who, realm, slice_id))
+        row = tx.one(f"""UPDATE realmslice s SET active = %s, activateat = NULL, deactivateat = NULL,
+                             editedat = now(), editedby = %s WHERE s.realm = %s AND s.id = %s
+                         RETURNING {SLICE_COLUMNS}""", (active, who, realm, slice_id))
     else:
         # Fold changes already due into `active` first, so the schedule starts from the state now.
         tx.execute(f"""UPDATE realmslice s SET active = {EFFECTIVE_ACTIVE},
                           activateat = CASE WHEN s.activateat <= now() THEN NULL ELSE s.activateat END,
                           deactivateat = CASE WHEN s.deactivateat <= now() THEN NULL ELSE s.deactivateat END
                        WHERE s.realm = %s AND s.id = %s""", (realm, slice_id))
-        tx.execute(f"UPDATE realmslice SET {column} = %s, editedat = now(), editedby = %s WHERE realm = %s AND id = %s",
-                   (at, who, realm, slice_id))
+        row = tx.one(f"""UPDATE realmslice s SET {column} = %s, editedat = now(), editedby = %s
+                         WHERE s.realm = %s AND s.id = %s RETURNING {SLICE_COLUMNS}""", (at, who, realm, slice_id))
     notify(tx, "slice", realm=realm, slice=slice_id)
+    return row
 
 
 def slice_apps(conn, realm: str, slice_id: int) -> list[dict]:
