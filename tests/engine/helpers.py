@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from crux.engine import compile_family, convert_entity, normalize_rules
+from crux.engine import compile_family, normalize_rules
 
 HERE = Path(__file__).resolve().parent
 CASES = HERE / "cases"
@@ -52,9 +52,5 @@ def canonical_rulesets(rulesets: dict) -> dict:
     return {name: {**rs, "rules": normalize_rules(rs["rules"])} for name, rs in rulesets.items()}
 
 
-def actionset(result) -> dict:
-    return {"tasks": result.tasks, "properties": result.properties}
-
-
-__all__ = ["CASES", "EXAMPLES", "REPO", "actionset", "canonical_rulesets", "convert_entity",
-           "family_of", "gen_workloads", "load_json", "shared_bench_dir"]
+__all__ = ["CASES", "EXAMPLES", "REPO", "canonical_rulesets", "family_of", "gen_workloads",
+           "load_json", "shared_bench_dir"]

@@ -89,6 +89,14 @@ def interpret(schema: dict, rulesets: dict, entry: str, entity: dict, trace: int
     def snapshot():
         return {"tasks": list(tasks), "properties": dict(props)}
 
+    def call(rec, res, callee) -> bool:
+        """Run `callee` for a rule recorded in `rec` (res "+c": thencall, "-c": elsecall);
+        True when it exited."""
+        if rec is not None:
+            rec["res"] = res
+            rec["nextset"] = callee
+        return run(callee)
+
     def run(name) -> bool:
         if name in chain:
             raise RefError("cycle", f"call cycle at {name}")
@@ -121,17 +129,13 @@ def interpret(schema: dict, rulesets: dict, entry: str, entity: dict, trace: int
                         tasks.append(t)
                 props.update(acts["properties"])
                 if acts["thencall"]:
-                    if rec is not None:
-                        rec["res"] = "+c"
-                        rec["nextset"] = acts["thencall"]
-                    called_exit = run(acts["thencall"])
+                    exited = call(rec, "+c", acts["thencall"]) or acts["willexit"]
                     block = None
                     if rec is not None:
-                        if called_exit or acts["willexit"]:
+                        if exited:
                             rec["after"] = "<<"
                         elif acts["willreturn"]:
                             rec["after"] = "<"
-                    exited = called_exit or acts["willexit"]
                 elif rec is not None:
                     rec["res"] = "<<" if acts["willexit"] else "<" if acts["willreturn"] else "+"
                 exited = exited or acts["willexit"]
@@ -139,10 +143,7 @@ def interpret(schema: dict, rulesets: dict, entry: str, entity: dict, trace: int
             else:
                 leave = False
                 if acts["elsecall"]:
-                    if rec is not None:
-                        rec["res"] = "-c"
-                        rec["nextset"] = acts["elsecall"]
-                    exited = run(acts["elsecall"])
+                    exited = call(rec, "-c", acts["elsecall"])
                     block = None
                     if rec is not None and exited:
                         rec["after"] = "<<"

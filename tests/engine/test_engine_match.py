@@ -9,7 +9,7 @@ from crux.engine import (MatchError, ValidationFailed, compile_family, convert_e
                          validate_ruleset)
 
 from . import reference
-from .helpers import CASES, actionset, canonical_rulesets, family_of, load_json
+from .helpers import CASES, canonical_rulesets, family_of, load_json
 
 DATA = load_json(CASES / "match_cases.json")
 SCHEMAS = DATA["schemas"]
@@ -23,7 +23,7 @@ def _run_all(case):
     outcomes = []
     for trace in (0, 1, 2):
         try:
-            outcomes.append(("ok", actionset(family.match(case["entry"], entity, trace))))
+            outcomes.append(("ok", family.match(case["entry"], entity, trace).actionset()))
         except MatchError as ex:
             outcomes.append(("error", ex))
     try:
@@ -105,28 +105,20 @@ def test_ordering_refused_on_bool_enum_and_task_tags(refused):
     assert info.value.problems[0].field == "rulesets.main[0].rulepattern[0].op"
 
 
-def test_missing_attribute_in_entity_is_a_match_error():
-    schema = SCHEMAS["order"]
-    family = family_of(schema, {"main": {"rules": [
+@pytest.mark.parametrize("spoil,errcode,field", [
+    pytest.param(lambda e: e.pop("qty"), "required", "entity.qty", id="missing_attribute"),
+    # not converted: the caller broke the contract
+    pytest.param(lambda e: e.update(qty="three"), "invalid", None, id="uncomparable_value"),
+])
+def test_entity_the_rules_cannot_read_is_a_match_error(spoil, errcode, field):
+    family = family_of(SCHEMAS["order"], {"main": {"rules": [
         {"rulepattern": [{"attr": "qty", "op": "gt", "val": 1}], "ruleactions": {"tasks": ["a"]}}]}})
     entity = convert_entity(family.schema, DATA["base_entity"])
-    del entity["qty"]
+    spoil(entity)
     for trace in (0, 1, 2):
         with pytest.raises(MatchError) as info:
             family.match("main", entity, trace)
-        assert info.value.field == "entity.qty"
-
-
-def test_uncomparable_value_is_a_match_error():
-    schema = SCHEMAS["order"]
-    family = family_of(schema, {"main": {"rules": [
-        {"rulepattern": [{"attr": "qty", "op": "gt", "val": 1}], "ruleactions": {"tasks": ["a"]}}]}})
-    entity = convert_entity(family.schema, DATA["base_entity"])
-    entity["qty"] = "three"         # not converted: the caller broke the contract
-    for trace in (0, 1, 2):
-        with pytest.raises(MatchError) as info:
-            family.match("main", entity, trace)
-        assert info.value.errcode == "invalid"
+        assert (info.value.errcode, info.value.field) == (errcode, field)
 
 
 def test_partial_action_set_is_discarded_on_error():
@@ -147,7 +139,7 @@ def test_family_is_reusable_and_results_are_independent():
     first = family.match("main", entity)
     first.properties["discount"] = "tampered"
     first.tasks.append("x")
-    assert actionset(family.match("main", entity)) == case["expect"]
+    assert family.match("main", entity).actionset() == case["expect"]
 
 
 def test_rulesets_info():
@@ -187,8 +179,8 @@ def test_index_is_used_for_many_equality_rules():
     for step in ("s3", "s20", "s39"):
         for n in (0, 10, 50):
             e = {"step": step, "n": n}
-            fast = actionset(family.match("flow", e))
-            slow = actionset(family.match("flow", e, 1))
+            fast = family.match("flow", e).actionset()
+            slow = family.match("flow", e, 1).actionset()
             tasks, props, _ = reference.interpret(schema, canonical_rulesets(
                 {"flow": {"rules": rules}}), "flow", e)
             assert fast == slow == {"tasks": tasks, "properties": props}
