@@ -1,6 +1,9 @@
 """Apps, capabilities, users and config: success, validation, not-found, realm boundary, changelog."""
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from tests.conftest import error_of
@@ -93,6 +96,28 @@ def test_grant_takes_effect_at_once(realm):
     assert realm.call("applist", {}, user="bob").status_code == 200
     realm.ok("caprevoke", {"user": "bob", "cap": ["report"]})
     assert realm.call("applist", {}, user="bob").status_code == 403
+
+
+def test_identical_grants_at_once_all_succeed(realm):
+    """Concurrent grants of a capability nobody holds yet: one inserts, the others update it
+    (no unique violation reaches the caller)."""
+    realm.app_new("shop")
+    token = realm.token()
+    for attempt in range(3):
+        payload = {"user": f"race{attempt}", "cap": ["schema", "ruleset"], "app": ["shop"]}
+        gate = threading.Barrier(6)
+
+        def grant(_):
+            gate.wait()
+            resp = realm.app.test_client().post("/api/v1/capgrant", json={"data": payload},
+                                                headers={"Authorization": f"Bearer {token}"})
+            return resp.status_code, resp.get_json()
+
+        with ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(grant, range(6)))
+        assert [status for status, _ in results] == [200] * 6, results
+        held = realm.ok("capget", {"user": f"race{attempt}"})["capabilities"]
+        assert sorted((g["app"], g["cap"]) for g in held) == [("shop", "ruleset"), ("shop", "schema")]
 
 
 @pytest.mark.parametrize("payload,field,code", [

@@ -36,17 +36,15 @@ def list_grants(conn, realm: str, app: str | None, cap: str | None) -> list[dict
 
 
 def upsert_grant(tx, realm: str, user: str, app: str | None, cap: str, start, end, who: str) -> tuple[dict | None, dict]:
-    """Insert or update one grant; return (old, new)."""
+    """Insert or update one grant; return (old, new). One upsert, so a concurrent grant of the
+    same key waits and then updates (the old row is read first for the changelog)."""
     old = tx.one(f'SELECT {GRANT_COLUMNS} FROM capgrant c WHERE c.realm = %s AND c."user" = %s '
                  "AND coalesce(c.app, '') = coalesce(%s, '') AND c.cap = %s FOR UPDATE", (realm, user, app, cap))
-    if old:
-        new = tx.one(f"""UPDATE capgrant c SET "from" = %s, "to" = %s, setat = now(), setby = %s
-                         WHERE c.realm = %s AND c."user" = %s AND coalesce(c.app, '') = coalesce(%s, '') AND c.cap = %s
-                         RETURNING {GRANT_COLUMNS}""", (start, end, who, realm, user, app, cap))
-    else:
-        new = tx.one(f"""INSERT INTO capgrant AS c (realm, "user", app, cap, "from", "to", setby)
-                         VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {GRANT_COLUMNS}""",
-                     (realm, user, app, cap, start, end, who))
+    new = tx.one(f"""INSERT INTO capgrant AS c (realm, "user", app, cap, "from", "to", setby)
+                     VALUES (%s, %s, %s, %s, %s, %s, %s)
+                     ON CONFLICT (realm, "user", coalesce(app, ''), cap) DO UPDATE
+                        SET "from" = excluded."from", "to" = excluded."to", setat = now(), setby = excluded.setby
+                     RETURNING {GRANT_COLUMNS}""", (realm, user, app, cap, start, end, who))
     notify(tx, "identity", realm=realm, user=user)
     return old, new
 
