@@ -136,10 +136,9 @@ def app_delete(db, ident: Identity, data: dict) -> dict:
             raise not_found("name", name)
         if app_store.app_in_use(tx.conn, realm, name):
             raise CruxError("non_empty", "name", [name], f"app {name} still has schemas, rulesets or stepworkflows")
-        grants = app_store.delete_app(tx, realm, name)
+        grants = grant_store.delete_app_grants(tx, realm, old["name"])
+        app_store.delete_app(tx, realm, name)
         tx.record_change("app", (realm, old["name"]), "delete", old, None)
-        if grants:
-            notify(tx, "realm", realm=realm)
     return {"name": old["name"], "grantsremoved": grants}
 
 
@@ -199,7 +198,7 @@ def cap_revoke(db, ident: Identity, data: dict) -> dict:
         if not grant_store.user_known(tx.conn, realm, user):
             raise not_found("user", user)
         # Without an app list, realm-level grants are revoked too; with one, only those apps'.
-        removed = grant_store.delete_grants(tx, realm, user, apps, caps, realm_level=not apps_given or apps_given == ["ALL"])
+        removed = grant_store.delete_grants(tx, realm, user, apps, caps)
         if not removed:
             raise CruxError("not_found", "cap", data["cap"], f"user {user} holds none of these capabilities")
         if any(r["cap"] == "root" for r in removed) and grant_store.other_root_holders(tx.conn, realm, user) == 0:

@@ -37,11 +37,8 @@ def app_in_use(conn, realm: str, name: str) -> bool:
         {"r": realm, "a": name.lower()}).fetchone()["used"]
 
 
-def delete_app(tx, realm: str, name: str) -> int:
-    """Delete the app and its grants; return the number of grants removed."""
-    grants = tx.execute("DELETE FROM capgrant WHERE realm = %s AND app = %s", (realm, name.lower())).rowcount
+def delete_app(tx, realm: str, name: str) -> None:
     tx.execute("DELETE FROM app WHERE realm = %s AND shortnamelc = %s", (realm, name.lower()))
-    return grants
 
 
 def list_apps(conn, realm: str) -> list[dict]:

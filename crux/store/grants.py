@@ -49,19 +49,26 @@ def upsert_grant(tx, realm: str, user: str, app: str | None, cap: str, start, en
     return old, new
 
 
-def delete_grants(tx, realm: str, user: str, apps: list[str] | None, caps: list[str] | None,
-                  realm_level: bool) -> list[dict]:
-    """Delete the user's grants matching apps (None: any) and caps (None: any); return them."""
+def delete_grants(tx, realm: str, user: str, apps: list[str] | None, caps: list[str] | None) -> list[dict]:
+    """Delete the user's grants matching apps (None: any, realm-level grants included; else only
+    grants on those apps) and caps (None: any); return them."""
     rows = tx.all(
         f"""DELETE FROM capgrant c WHERE c.realm = %(r)s AND c."user" = %(u)s
               AND (%(caps)s::text[] IS NULL OR c.cap = ANY(%(caps)s))
-              AND (CASE WHEN %(apps)s::text[] IS NULL THEN true
-                        ELSE c.app = ANY(%(apps)s) OR (%(realm_level)s AND c.app IS NULL) END)
+              AND (%(apps)s::text[] IS NULL OR c.app = ANY(%(apps)s))
             RETURNING {GRANT_COLUMNS}""",
-        {"r": realm, "u": user, "caps": caps, "apps": apps, "realm_level": realm_level})
+        {"r": realm, "u": user, "caps": caps, "apps": apps})
     if rows:
         notify(tx, "identity", realm=realm, user=user)
     return rows
+
+
+def delete_app_grants(tx, realm: str, app: str) -> int:
+    """Delete every grant on an app; return how many."""
+    removed = tx.execute("DELETE FROM capgrant WHERE realm = %s AND app = %s", (realm, app)).rowcount
+    if removed:
+        notify(tx, "realm", realm=realm)    # any number of users: every identity of the realm
+    return removed
 
 
 def other_root_holders(conn, realm: str, user: str) -> int:
