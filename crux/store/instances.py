@@ -17,7 +17,7 @@ import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 
-from psycopg import sql
+from crux.store.filters import filter_clause
 
 # The two-key advisory lock form has its own key space; this first key marks instance locks.
 LOCK_CLASS = 7340
@@ -316,26 +316,24 @@ def abort(db, realm: str, row_id: int | None = None, entityid: str | None = None
 
 # ---- reads ------------------------------------------------------------------------------------
 
-_LIST_FILTERS = ("slice", "app", "workflow", "entityid", "parent")
+_LIST_FILTERS = {k: k for k in ("slice", "app", "workflow", "entityid", "parent")}
 
 
 def list_instances(conn, realm: str, filters: dict, after: int | None = None,
                    limit: int | None = None) -> list[dict]:
     """The rows matching `filters` and, recursively, every row of their sub-workflows, by id;
     only ids above `after`, at most `limit` of them."""
-    where = [sql.SQL("realm = %(realm)s")]
-    where += [sql.SQL("{} = %({})s").format(sql.Identifier(k), sql.SQL(k))
-              for k in _LIST_FILTERS if filters.get(k) is not None]
-    query = sql.SQL("""
-        WITH RECURSIVE hit(id) AS (
-            SELECT id FROM wfinstance WHERE {where}
-            UNION
-            SELECT c.id FROM wfinstance c JOIN hit h ON c.parent = h.id WHERE c.realm = %(realm)s
-        )
-        SELECT {columns} FROM wfinstance
-        WHERE realm = %(realm)s AND id IN (SELECT id FROM hit) AND id > %(after)s
-        ORDER BY id LIMIT %(limit)s""").format(where=sql.SQL(" AND ").join(where), columns=sql.SQL(INSTANCE_COLUMNS))
-    return conn.execute(query, {**filters, "realm": realm, "after": after or 0, "limit": limit}).fetchall()
+    where, params = filter_clause("w", filters, _LIST_FILTERS)
+    return conn.execute(
+        f"""WITH RECURSIVE hit(id) AS (
+                SELECT w.id FROM wfinstance w WHERE w.realm = %(realm)s{where}
+                UNION
+                SELECT c.id FROM wfinstance c JOIN hit h ON c.parent = h.id WHERE c.realm = %(realm)s
+            )
+            SELECT {INSTANCE_COLUMNS} FROM wfinstance
+            WHERE realm = %(realm)s AND id IN (SELECT id FROM hit) AND id > %(after)s
+            ORDER BY id LIMIT %(limit)s""",
+        {**params, "realm": realm, "after": after or 0, "limit": limit}).fetchall()
 
 
 def history(conn, realm: str, *, wfid: int | None = None, entityid: str | None = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from psycopg.types.json import Jsonb
 
 from crux.jsontext import dumps
+from crux.store.filters import filter_clause
 
 SCHEMA_COLUMNS = """s.id, s.slice, s.app, s.class, s.brwf, s.patternschema, s.actionschema,
     s.createdat, s.createdby, s.editedat, s.editedby"""
@@ -35,19 +36,6 @@ _SLICE_AND_APP_EXIST = """
 def slice_and_app(conn, realm: str, slice_id: int, app: str) -> dict:
     """Whether the slice and the app exist: {slice_exists, app_exists}."""
     return conn.execute("SELECT" + _SLICE_AND_APP_EXIST, {"r": realm, "s": slice_id, "a": app}).fetchone()
-
-
-def filter_clause(alias: str, filters: dict, columns: dict, apps: set[str] | None) -> tuple[str, dict]:
-    """`AND ...` conditions for list calls: the given filters, and the caller's apps (None: all)."""
-    parts, params = [], {}
-    for key, column in columns.items():
-        if filters.get(key) is not None:
-            parts.append(f"{alias}.{column} = %({key})s")
-            params[key] = filters[key]
-    if apps is not None:
-        parts.append(f"{alias}.app = ANY(%(allowed_apps)s)")
-        params["allowed_apps"] = sorted(apps)
-    return "".join(" AND " + p for p in parts), params
 
 
 # ---- schemas ----------------------------------------------------------------------------------
