@@ -90,14 +90,17 @@ def new_instance(db, realm: str, key: dict, steps: list[str], nextstep: str | No
 
 # ---- wfinstancemarkdone -----------------------------------------------------------------------
 
-INSTANCE_ROWS = """
-SELECT w.id, w.entityid, w.slice, w.app, w.class, w.workflow, w.step, w.loggedat, w.doneat,
-       w.nextstep, w.parent, now() AS txtime,
-       EXISTS (SELECT 1 FROM wfinstance c WHERE c.parent = w.id) AS has_subflows
+# The rows `w` of the instance holding row %(id)s of the realm.
+_ROWS_OF_INSTANCE = """
 FROM wfinstance o
 JOIN wfinstance w ON w.realm = o.realm AND w.entityid = o.entityid AND w.workflow = o.workflow
                  AND w.slice = o.slice AND w.app = o.app
-WHERE o.id = %(id)s AND o.realm = %(realm)s
+WHERE o.id = %(id)s AND o.realm = %(realm)s"""
+
+INSTANCE_ROWS = """
+SELECT w.id, w.entityid, w.slice, w.app, w.class, w.workflow, w.step, w.loggedat, w.doneat,
+       w.nextstep, w.parent, now() AS txtime,
+       EXISTS (SELECT 1 FROM wfinstance c WHERE c.parent = w.id) AS has_subflows""" + _ROWS_OF_INSTANCE + """
 ORDER BY w.id
 FOR UPDATE OF w
 """
@@ -273,10 +276,7 @@ def move_alone(db, realm: str, row_id: int, key: tuple, step: str, outcome: str,
 _ABORT = "WITH RECURSIVE " + _TREE.format(p="", seed="{seed}") + """
 SELECT id, slice, app, workflow, entityid FROM gone
 """
-_SEED_BY_ROW = """SELECT w.id FROM wfinstance o
-    JOIN wfinstance w ON w.realm = o.realm AND w.entityid = o.entityid AND w.workflow = o.workflow
-                     AND w.slice = o.slice AND w.app = o.app
-    WHERE o.id = %(id)s AND o.realm = %(realm)s"""
+_SEED_BY_ROW = "SELECT w.id" + _ROWS_OF_INSTANCE
 _SEED_BY_ENTITY = "SELECT id FROM wfinstance WHERE realm = %(realm)s AND entityid = %(entityid)s"
 # Rows that appeared while the previous statement ran (a concurrent markdone replacing rows of
 # a sub-workflow being deleted, a sub-workflow started under a row being deleted).
