@@ -8,9 +8,14 @@ import psycopg
 _LOCK_KEY = 0x637275785F6D6967  # "crux_mig": one lock for every Crux process on this database
 
 
+def _files(schema_dir: str | Path) -> list[Path]:
+    """The migration files, in the order they apply."""
+    return sorted(Path(schema_dir).glob("[0-9][0-9][0-9][0-9]_*.sql"))
+
+
 def upgrade(url: str, schema_dir: str | Path) -> list[str]:
     """Apply pending migrations; return the names applied now (empty when up to date)."""
-    files = sorted(Path(schema_dir).glob("[0-9][0-9][0-9][0-9]_*.sql"))
+    files = _files(schema_dir)
     applied_now = []
     with psycopg.connect(url, autocommit=True) as conn:
         with conn.transaction():
@@ -30,7 +35,7 @@ def upgrade(url: str, schema_dir: str | Path) -> list[str]:
 
 
 def pending(conn, schema_dir: str | Path) -> list[str]:
-    files = [p.name for p in sorted(Path(schema_dir).glob("[0-9][0-9][0-9][0-9]_*.sql"))]
+    files = [p.name for p in _files(schema_dir)]
     try:
         done = {r["name"] if isinstance(r, dict) else r[0]
                 for r in conn.execute("SELECT name FROM schema_migrations")}
