@@ -2,35 +2,11 @@
 one winner among identical starts, one join among siblings, and no trace of a failed call."""
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
-from tests.wf_support import APP, WIDE, entity, history, ids_of, rows, setup_flows, start
+from tests.wf_support import APP, WIDE, entity, flows, history, ids_of, race, rows, start  # noqa: F401 (flows)
 
 THREADS = 6
-
-
-@pytest.fixture
-def flows(realm):
-    setup_flows(realm)
-    return realm
-
-
-def _race(realm, call: str, payloads: list[dict]) -> list:
-    """Make the calls at the same moment, each from its own thread and client; return the responses."""
-    gate = threading.Barrier(len(payloads))
-    token = realm.token()
-
-    def one(payload):
-        client = realm.app.test_client()
-        gate.wait()
-        resp = client.post(f"/api/v1/{call}", json={"data": payload}, headers={"Authorization": f"Bearer {token}"})
-        return resp.status_code, resp.get_json()
-
-    with ThreadPoolExecutor(len(payloads)) as pool:
-        return list(pool.map(one, payloads))
 
 
 @pytest.mark.parametrize("workflow", ["seq", "wide"])
@@ -38,7 +14,7 @@ def test_identical_starts_exactly_one_wins(flows, workflow):
     for attempt in range(3):
         entityid = f"{workflow}-{attempt}"
         payload = {"slice": 1, "app": APP, "workflow": workflow, "entityid": entityid, "entity": entity()}
-        results = _race(flows, "wfinstancenew", [payload] * THREADS)
+        results = race(flows, [("wfinstancenew", payload)] * THREADS)
         wins = [body for status, body in results if status == 200]
         losses = [body["messages"][0]["errcode"] for status, body in results if status != 200]
         assert len(wins) == 1 and losses == ["already_exist"] * (THREADS - 1), results
@@ -52,8 +28,7 @@ def test_siblings_reported_together_exactly_one_joins(flows):
         entityid = f"e{attempt}"
         ids = ids_of(start(flows, "wide", entityid))
         assert list(ids) == WIDE
-        results = _race(flows, "wfinstancemarkdone",
-                        [{"id": ids[s], "step": s, "entity": entity()} for s in WIDE])
+        results = race(flows, [("wfinstancemarkdone", {"id": ids[s], "step": s, "entity": entity()}) for s in WIDE])
         assert all(status == 200 for status, _ in results), results
         joins = [body["data"] for _, body in results if "tasks" in body["data"]]
         waits = [body["data"] for _, body in results if "doneat" in body["data"]]
@@ -65,10 +40,10 @@ def test_siblings_reported_together_exactly_one_joins(flows):
 
 def test_concurrent_runs_of_different_entities_do_not_interfere(flows):
     entityids = [f"k{i}" for i in range(THREADS)]
-    started = _race(flows, "wfinstancenew", [{"slice": 1, "app": APP, "workflow": "seq", "entityid": e,
-                                             "entity": entity()} for e in entityids])
+    started = race(flows, [("wfinstancenew", {"slice": 1, "app": APP, "workflow": "seq", "entityid": e,
+                                              "entity": entity()}) for e in entityids])
     row_ids = [ids_of(body["data"])["a"] for _, body in started]
-    moved = _race(flows, "wfinstancemarkdone", [{"id": i, "step": "a", "entity": entity()} for i in row_ids])
+    moved = race(flows, [("wfinstancemarkdone", {"id": i, "step": "a", "entity": entity()}) for i in row_ids])
     assert [body["data"]["tasks"] for _, body in moved] == [[{"b": i}] for i in row_ids]
 
 
@@ -79,19 +54,8 @@ def test_abort_racing_markdone_leaves_nothing_of_the_instance(flows):
         for s in WIDE[:-1]:
             flows.ok("wfinstancemarkdone", {"id": ids[s], "step": s, "entity": entity()})
         last = {"id": ids[WIDE[-1]], "step": WIDE[-1], "entity": entity()}
-        gate = threading.Barrier(2)
-        token = flows.token()
-
-        def call(name, payload):
-            client = flows.app.test_client()
-            gate.wait()
-            return client.post(f"/api/v1/{name}", json={"data": payload},
-                               headers={"Authorization": f"Bearer {token}"}).status_code
-
-        with ThreadPoolExecutor(2) as pool:
-            joined = pool.submit(call, "wfinstancemarkdone", last)
-            aborted = pool.submit(call, "wfinstanceabort", {"entityid": entityid})
-            assert aborted.result() == 200 and joined.result() in (200, 404)
+        (joined, _), (aborted, _) = race(flows, [("wfinstancemarkdone", last), ("wfinstanceabort", {"entityid": entityid})])
+        assert aborted == 200 and joined in (200, 404)
         assert rows(flows, entityid=entityid) == []
         assert all(h[2] is not None for h in history(flows, entityid=entityid))
 
@@ -100,27 +64,18 @@ def test_parent_step_racing_its_sub_workflow_leaves_no_orphans(flows):
     """The parent step reported while its sub-workflow reports its own step and an abort of the
     sub-workflow arrives: no call fails on the database (no deadlock), and nothing is left open
     under the parent's row."""
-    token = flows.token()
     for attempt in range(4):
         entityid = f"n{attempt}"
         sign_id = ids_of(start(flows, "main", entityid))["sign"]
         send_id = ids_of(start(flows, "signing", entityid, parent=sign_id))["send"]
         if attempt % 2:
             flows.crux.instances.forget()
-        gate = threading.Barrier(3)
-
-        def call(name, payload):
-            client = flows.app.test_client()
-            gate.wait()
-            resp = client.post(f"/api/v1/{name}", json={"data": payload}, headers={"Authorization": f"Bearer {token}"})
-            return resp.status_code, resp.get_json()
-
-        with ThreadPoolExecutor(3) as pool:
-            parent = pool.submit(call, "wfinstancemarkdone", {"id": sign_id, "step": "sign", "entity": entity()})
-            child = pool.submit(call, "wfinstancemarkdone", {"id": send_id, "step": "send", "entity": entity()})
-            abort = pool.submit(call, "wfinstanceabort", {"id": send_id})
-            assert parent.result()[0] == 200, parent.result()
-            assert child.result()[0] in (200, 404) and abort.result()[0] in (200, 404), (child.result(), abort.result())
+        parent, child, abort = race(flows, [
+            ("wfinstancemarkdone", {"id": sign_id, "step": "sign", "entity": entity()}),
+            ("wfinstancemarkdone", {"id": send_id, "step": "send", "entity": entity()}),
+            ("wfinstanceabort", {"id": send_id})])
+        assert parent[0] == 200, parent
+        assert child[0] in (200, 404) and abort[0] in (200, 404), (child, abort)
         assert rows(flows, parent=sign_id) == []
         assert [(r["id"], r["step"]) for r in rows(flows, entityid=entityid)] == [(sign_id, "b")]
         assert history(flows, id=send_id)[0][2] in ("done", "aborted")

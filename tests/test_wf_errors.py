@@ -4,13 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import error_of
-from tests.wf_support import APP, entity, ids_of, rows, setup_flows, start
-
-
-@pytest.fixture
-def flows(realm):
-    setup_flows(realm)
-    return realm
+from tests.wf_support import APP, entity, flows, ids_of, rows, setup_flows, start  # noqa: F401 (flows)
 
 
 def _error(realm, call, payload, status):

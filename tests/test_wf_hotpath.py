@@ -2,19 +2,10 @@
 gives what the locked way gives, and stays right under races and with stale knowledge."""
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
 from tests.conftest import error_of
-from tests.wf_support import done, entity, history, ids_of, rows, setup_flows, start
-
-
-@pytest.fixture
-def flows(realm):
-    setup_flows(realm)
-    return realm
+from tests.wf_support import done, entity, flows, history, ids_of, race, rows, start  # noqa: F401 (flows)
 
 
 def _run_seq(realm, entityid: str, cold: bool) -> list:
@@ -42,19 +33,7 @@ def test_short_and_locked_ways_agree(flows):
 def test_retried_report_of_a_lone_row_moves_it_once(flows):
     for attempt in range(3):
         row_id = ids_of(start(flows, "seq", f"r{attempt}"))["a"]
-        gate = threading.Barrier(6)
-        token = flows.token()
-
-        def report(_):
-            client = flows.app.test_client()
-            gate.wait()
-            resp = client.post("/api/v1/wfinstancemarkdone", json={"data": {"id": row_id, "step": "a",
-                                                                            "entity": entity()}},
-                               headers={"Authorization": f"Bearer {token}"})
-            return resp.status_code, resp.get_json()
-
-        with ThreadPoolExecutor(6) as pool:
-            results = list(pool.map(report, range(6)))
+        results = race(flows, [("wfinstancemarkdone", {"id": row_id, "step": "a", "entity": entity()})] * 6)
         assert sorted(status for status, _ in results) == [200] + [400] * 5, results
         assert {body["messages"][0]["errcode"] for status, body in results if status == 400} == {"step_not_found"}
         assert [r["step"] for r in rows(flows, entityid=f"r{attempt}")] == ["b"]

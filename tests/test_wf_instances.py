@@ -5,13 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import error_of
-from tests.wf_support import APP, done, entity, history, ids_of, rows, setup_flows, start
-
-
-@pytest.fixture
-def flows(realm):
-    setup_flows(realm)
-    return realm
+from tests.wf_support import APP, done, entity, flows, history, ids_of, rows, start  # noqa: F401 (flows)
 
 
 def _counts(conn, realm) -> tuple[int, int]:

@@ -11,6 +11,11 @@ App `flows`, class `case` (steps below, plus `amount`), slice 1:
 """
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
 APP, CLS = "flows", "case"
 STEPS = ["a", "b", "fix", "p1", "p2", "p3", "j1", "q1", "q2", "j2", "z", "sign", "send", "x", "y",
          "w1", "w2", "w3", "w4", "w5", "w6"]
@@ -58,6 +63,30 @@ def setup_flows(realm, slice_id: int = 1, app: str = APP, new_app: bool = True) 
         if name not in INACTIVE:
             realm.ok("workflowactivate", {**key, "name": name})
     realm.ok("stepworkflownew", {"slice": slice_id, "app": app, "step": "sign", "workflow": "signing"})
+
+
+@pytest.fixture
+def flows(realm):
+    """A realm with the workflows above (import this fixture into a test module to use it)."""
+    setup_flows(realm)
+    return realm
+
+
+def race(realm, calls: list[tuple[str, dict]]) -> list[tuple[int, dict]]:
+    """Make the calls (name, payload) at the same moment, each from its own thread and client;
+    return (status, body) of each, in order."""
+    gate = threading.Barrier(len(calls))
+    token = realm.token()
+
+    def one(call):
+        name, payload = call
+        client = realm.app.test_client()
+        gate.wait()
+        resp = client.post(f"/api/v1/{name}", json={"data": payload}, headers={"Authorization": f"Bearer {token}"})
+        return resp.status_code, resp.get_json()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(one, calls))
 
 
 def entity(amount=10) -> dict:
