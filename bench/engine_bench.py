@@ -15,33 +15,20 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+from benchlib import HERE, REPO, workload_generator
+
 sys.path.insert(0, str(REPO))
 
 from crux.engine import (compile_family, convert_entity, validate_ruleset,  # noqa: E402
                          validate_schema)
 
-
-def _shared_bench_dir() -> Path:
-    env = os.environ.get("CRUX_SHARED_DIR")
-    if env:
-        for cand in (Path(env) / "bench", Path(env)):
-            if (cand / "gen_workloads.py").exists():
-                return cand
-        raise SystemExit(f"CRUX_SHARED_DIR={env}: no gen_workloads.py in it or in its bench/")
-    return Path(__file__).resolve().parents[2] / "shared" / "bench"
-
-
-sys.path.insert(0, str(_shared_bench_dir()))
-import gen_workloads  # noqa: E402
+gen_workloads = workload_generator()
 
 # (workload, what, minimum ratio): the speed targets of the engine
 REF_TARGETS = {"workflow-1000": 100.0, "flat-1000": 20.0, "flat-10": 3.0, "discount": 3.0}
@@ -271,7 +258,7 @@ def run(args) -> dict:
                     zfn(e)
             variants.append(("zen", zen_eval, raw))
         samples: dict[str, list[float]] = {v[0]: [] for v in variants}
-        for fn_name, fn, items in variants:        # warm-up
+        for _, fn, items in variants:        # warm-up
             fn(items[:50])
         for _ in range(args.rounds):
             for label, fn, items in variants:

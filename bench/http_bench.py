@@ -28,7 +28,6 @@ import json
 import multiprocessing as mp
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,8 +36,9 @@ import time
 import uuid
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+from benchlib import HERE, REPO, Client, Server, create_database, drop_database, percentile_ms, workload_generator
+
+sys.path.insert(0, str(REPO))
 TARGET = 0.6
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 APP, CLASS = "shop", "purchase"
@@ -62,41 +62,8 @@ def echo_app():
 
 # ---- set-up ------------------------------------------------------------------------------------
 
-def _workload(entities: int) -> dict:
-    env = os.environ.get("CRUX_SHARED_DIR")
-    candidates = [Path(env) / "bench", Path(env)] if env else [HERE.parents[1] / "shared" / "bench"]
-    for folder in candidates:
-        if (folder / "gen_workloads.py").exists():
-            sys.path.insert(0, str(folder))
-            import gen_workloads
-            return gen_workloads.build("discount", entities)
-    raise SystemExit(f"gen_workloads.py not found in {', '.join(map(str, candidates))} (set CRUX_SHARED_DIR)")
-
-
-def _database(url_env: str | None) -> tuple[str, str | None]:
-    """(database URL, name of a database to drop afterwards or None)."""
-    import psycopg
-    from psycopg import sql
-    if url_env:
-        return url_env, None
-    name = f"crux_httpbench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(LOCAL_SERVER, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    info = psycopg.conninfo.conninfo_to_dict(LOCAL_SERVER)
-    info["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**info), name
-
-
-def _drop(name: str) -> None:
-    import psycopg
-    from psycopg import sql
-    with psycopg.connect(LOCAL_SERVER, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def load_rules(url: str, secret: str, workload: dict) -> tuple[str, str]:
-    """A fresh realm holding the workload's rules, active; returns (realm, token)."""
-    sys.path.insert(0, str(REPO))
+def load_rules(url: str, secret: str, workload: dict) -> str:
+    """A fresh realm holding the workload's rules, active; returns a token for it."""
     from crux import log
     from crux.config import Settings
     from crux.services import admin
@@ -134,70 +101,22 @@ def load_rules(url: str, secret: str, workload: dict) -> tuple[str, str]:
         rules.ruleset_activate(ident, BRE, {"slice": 1, "app": APP, "class": CLASS, "name": workload["entry"]})
     finally:
         db.close()
-    return realm, TokenVerifier(settings).mint(realm, "bench", 24 * 3600)
+    return TokenVerifier(settings).mint(realm, "bench", 24 * 3600)
 
 
-# ---- the servers -------------------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
+def serve(target: str, args, env: dict, work: Path) -> Server:
     """gunicorn serving `target`, with the configuration shared by both servers."""
-
-    def __init__(self, target: str, args, env: dict, log_dir: Path):
-        self.port = _free_port()
-        cmd = [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", str(args.workers),
-               "--threads", str(args.threads), "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
-               "--timeout", "60", "--pythonpath", f"{REPO},{HERE}", target]
-        self.log = open(log_dir / f"{target.split(':')[0]}.log", "wb")
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, path: str, timeout: float = 60.0) -> None:
-        import http.client
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"the server exited; see {self.log.name}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", path)
-                if conn.getresponse().status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise SystemExit(f"the server did not get ready; see {self.log.name}")
-
-    def cpu_seconds(self) -> float | None:
-        """CPU time used so far by the gunicorn master and its workers (Linux /proc), else None."""
-        try:
-            pids = [self.proc.pid] + [int(p) for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-                                      .read_text().split()]
-            total = 0
-            for pid in pids:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])          # utime, stime
-            return total / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError):
-            return None
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+    return Server(target, workers=args.workers, threads=args.threads, env=env, options=("--timeout", "60"),
+                  log=work / f"{target.split(':')[0]}.log")
 
 
 # ---- load generators ---------------------------------------------------------------------------
 
 def _python_worker(port: int, path: str, headers: dict, bodies: list[bytes], offset: int, start: float,
                    warm: float, stop: float, threads: int, out) -> None:
+    # http.client, not benchlib's lighter Client: the generator's CPU competes with the servers',
+    # so a cheaper generator would raise both throughputs and shift their ratio (runs would no
+    # longer compare with the recorded ones).
     import http.client
     import threading
     results = []
@@ -250,8 +169,8 @@ def run_python(port: int, path: str, token: str | None, bodies: list[bytes], arg
     for w in workers:
         w.join()
     lat.sort()
-    return {"rps": len(lat) / args.seconds, "p50_ms": 1000 * lat[len(lat) // 2],
-            "p99_ms": 1000 * lat[min(len(lat) - 1, int(len(lat) * 0.99))], "requests": len(lat), "errors": errors}
+    return {"rps": len(lat) / args.seconds, "p50_ms": percentile_ms(lat, 50), "p99_ms": percentile_ms(lat, 99),
+            "requests": len(lat), "errors": errors}
 
 
 WRK_SCRIPT = """
@@ -294,16 +213,13 @@ def run_wrk(port: int, path: str, token: str | None, bodies: list[bytes], args, 
 # ---- the run -----------------------------------------------------------------------------------
 
 def check_answers(port: int, token: str, workload: dict, n: int = 50) -> None:
-    import http.client
-    conn = http.client.HTTPConnection("127.0.0.1", port)
+    client = Client(port, token)
     for entity, expected in list(zip(workload["entities"], workload["expected"]))[:n]:
-        body = json.dumps({"data": {"slice": 1, "app": APP, "ruleset": workload["entry"], "entity": entity}})
-        conn.request("POST", "/api/v1/breapplyrules", body=body,
-                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
-        resp = conn.getresponse()
-        got = json.loads(resp.read())
-        if resp.status != 200 or got["data"] != expected:
-            raise SystemExit(f"wrong answer for {entity}: {resp.status} {got} (expected {expected})")
+        status, got = client.post("/api/v1/breapplyrules",
+                                  {"data": {"slice": 1, "app": APP, "ruleset": workload["entry"], "entity": entity}})
+        if status != 200 or got["data"] != expected:
+            raise SystemExit(f"wrong answer for {entity}: {status} {got} (expected {expected})")
+    client.close()
 
 
 def main(argv=None) -> int:
@@ -320,22 +236,26 @@ def main(argv=None) -> int:
     ap.add_argument("--factory", default="crux:create_app()",
                     help="gunicorn target serving Crux (for experiments; default %(default)s)")
     args = ap.parse_args(argv)
-    if args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk")):
-        args.warmup, args.seconds = int(round(args.warmup)) or 1, int(round(args.seconds)) or 1
     generator = "wrk" if args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk")) else "python"
+    if generator == "wrk":      # wrk takes whole seconds
+        args.warmup, args.seconds = round(args.warmup) or 1, round(args.seconds) or 1
 
-    workload = _workload(args.entities)
-    url, dropme = _database(os.environ.get("CRUX_BENCH_DATABASE_URL"))
+    workload = workload_generator().build("discount", args.entities)
+    url = os.environ.get("CRUX_BENCH_DATABASE_URL")
+    dropme = None if url else f"crux_httpbench_{uuid.uuid4().hex[:8]}"
+    if dropme:
+        url = create_database(LOCAL_SERVER, dropme)
     secret = uuid.uuid4().hex * 2
     work = Path(tempfile.mkdtemp(prefix="crux-httpbench-"))
     servers = []
     try:
-        realm, token = load_rules(url, secret, workload)
+        token = load_rules(url, secret, workload)
         env = {"CRUX_DATABASE_URL": url, "CRUX_JWT_SECRET": secret, "PROMETHEUS_MULTIPROC_DIR": str(work),
                "CRUX_POOL_MAX": str(max(4, args.threads))}
-        crux = Server(args.factory, args, env, work)
-        echo = Server("http_bench:echo_app()", args, {}, work)
-        servers = [crux, echo]
+        crux = serve(args.factory, args, env, work)
+        servers.append(crux)
+        echo = serve("http_bench:echo_app()", args, {}, work)
+        servers.append(echo)
         crux.wait_ready("/readyz")
         echo.wait_ready("/healthz")
         check_answers(crux.port, token, workload)
@@ -350,25 +270,25 @@ def main(argv=None) -> int:
                 res = run_python(server.port, path, tok, bodies, args)
             after = server.cpu_seconds()
             # server CPU per request (warm-up included on both sides): steadier than req/s on a busy machine
-            res["cpu_us"] = None if before is None or after is None else \
-                1e6 * (after - before) / max(1, res["requests"] * (args.warmup + args.seconds) / args.seconds)
+            res["cpu_us"] = 1e6 * (after - before) / max(1, res["requests"] * (args.warmup + args.seconds) / args.seconds)
             return res
 
         rounds = []
         for k in range(args.rounds):
             e = measure(echo, "/echo", None)
             a = measure(crux, "/api/v1/breapplyrules", token)
+            ratio = a["rps"] / e["rps"]
             cpu_ratio = e["cpu_us"] / a["cpu_us"] if e["cpu_us"] and a["cpu_us"] else None
-            rounds.append({"echo": e, "breapplyrules": a, "ratio": a["rps"] / e["rps"], "cpu_ratio": cpu_ratio})
+            rounds.append({"echo": e, "breapplyrules": a, "ratio": ratio, "cpu_ratio": cpu_ratio})
             print(f"round {k + 1}: echo {e['rps']:6.0f} req/s p50 {e['p50_ms']:5.2f} ms p99 {e['p99_ms']:6.2f} ms "
-                  f"cpu {e['cpu_us'] or 0:4.0f} us | breapplyrules {a['rps']:6.0f} req/s p50 {a['p50_ms']:5.2f} ms "
-                  f"p99 {a['p99_ms']:6.2f} ms cpu {a['cpu_us'] or 0:4.0f} us | ratio {a['rps'] / e['rps']:.2f} "
+                  f"cpu {e['cpu_us']:4.0f} us | breapplyrules {a['rps']:6.0f} req/s p50 {a['p50_ms']:5.2f} ms "
+                  f"p99 {a['p99_ms']:6.2f} ms cpu {a['cpu_us']:4.0f} us | ratio {ratio:.2f} "
                   f"(cpu {cpu_ratio or 0:.2f}) errors {e['errors']}/{a['errors']}", flush=True)
     finally:
         for server in servers:
             server.stop()
         if dropme:
-            _drop(dropme)
+            drop_database(LOCAL_SERVER, dropme)
         shutil.rmtree(work, ignore_errors=True)
 
     ratio = statistics.median(r["ratio"] for r in rounds)

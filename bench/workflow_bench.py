@@ -35,25 +35,15 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+from benchlib import (HERE, REPO, Client, Server, create_database, database_cpu_seconds, percentile_ms,
+                      workload_generator)
+
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(HERE))
-
-from engine_bench import _shared_bench_dir  # noqa: E402
-
-sys.path.insert(0, str(_shared_bench_dir()))
-import gen_workloads  # noqa: E402
 
 REALM, APP, ADMIN = "bench", "bench", "admin"
 SECRET = "crux-bench-secret-0123456789abcdef0123456789"
@@ -92,38 +82,6 @@ def make_app():
 
 # ---- the load generator -----------------------------------------------------------------------
 
-class Client:
-    """A minimal HTTP/1.1 keep-alive client: the generator should cost little CPU."""
-
-    def __init__(self, port: int, token: str):
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.head = (f"Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                     f"Authorization: Bearer {token}\r\n").encode()
-        self.buf = b""
-
-    def post(self, path: str, payload: dict) -> tuple[int, dict]:
-        body = json.dumps(payload).encode()
-        self.sock.sendall(b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s"
-                          % (path.encode(), self.head, len(body), body))
-        while b"\r\n\r\n" not in self.buf:
-            self._more()
-        head, _, rest = self.buf.partition(b"\r\n\r\n")
-        length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1))
-        while len(rest) < length:
-            self.buf = head + b"\r\n\r\n" + rest
-            self._more()
-            head, _, rest = self.buf.partition(b"\r\n\r\n")
-        self.buf = rest[length:]
-        return int(head[9:12]), json.loads(rest[:length])
-
-    def _more(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("the server closed the connection")
-        self.buf += chunk
-
-
 class Pacer:
     """Closed loop (rate None), or open loop at `rate` calls/s: `due()` is the time a call is
     scheduled for, and latency counts from it. Client `index` of `clients` starts `index/clients`
@@ -150,8 +108,7 @@ def _synchronised(client_fn):
         client = Client(port, token)
         ready.put(index)
         go.wait()
-        start, warm, stop = clock[0], clock[1], clock[2]
-        client_fn(index, client, start, stop, warm, *args, out)
+        client_fn(index, client, *clock, *args, out)
     run.__name__ = client_fn.__name__
     return run
 
@@ -181,7 +138,7 @@ class Tally:
                 "cpu": time.process_time(), "first_error": self.first_error}
 
 
-def _workflow_client(index: int, client: Client, start: float, stop: float, warm: float,
+def _workflow_client(index: int, client: Client, start: float, warm: float, stop: float,
                      rate: float | None, clients: int, steps: list[str], out) -> None:
     pacer = Pacer(rate, start, index, clients)
     starts, steps_done = Tally(client, warm), Tally(client, warm)
@@ -206,7 +163,7 @@ def _workflow_client(index: int, client: Client, start: float, stop: float, warm
     out.put(report)
 
 
-def _reference_client(index: int, client: Client, start: float, stop: float, warm: float,
+def _reference_client(index: int, client: Client, start: float, warm: float, stop: float,
                       rate: float | None, clients: int, first_id: int, out) -> None:
     pacer = Pacer(rate, start, index, clients)
     tally, row_id = Tally(client, warm), first_id
@@ -221,49 +178,21 @@ def _reference_client(index: int, client: Client, start: float, stop: float, war
     out.put(tally.report())
 
 
-class CpuProbe:
-    """CPU seconds used by the server's processes and by the database's backends serving it."""
-
-    def __init__(self, server_pid: int, url: str):
-        import psutil
-        self.psutil, self.server, self.url = psutil, psutil.Process(server_pid), url
-
-    def sample(self) -> dict[str, float]:
-        import psycopg
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            backends = [r[0] for r in conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
-        out = {}
-        for group, procs in (("server", [self.server] + self.server.children(recursive=True)),
-                             ("database", [self._proc(p) for p in backends])):
-            total = 0.0
-            for proc in procs:
-                try:
-                    t = proc.cpu_times()
-                    total += t.user + t.system
-                except (self.psutil.Error, AttributeError):
-                    pass
-            out[group] = total
-        return out
-
-    def _proc(self, pid):
-        try:
-            return self.psutil.Process(pid)
-        except self.psutil.Error:
-            return None
+def _cpu_sample(server: Server, url: str) -> dict[str, float]:
+    """CPU seconds used so far by the server's processes and by the database's backends serving it."""
+    return {"server": server.cpu_seconds(), "database": database_cpu_seconds(url)}
 
 
-PROBES: dict[int, CpuProbe] = {}     # port -> the probe of the server listening there
-
-
-def run_load(kind: str, clients: int, seconds: float, port: int, token: str, *, rate: float | None = None,
-             ref_ids: list[int] | None = None, warmup: float = 2.0) -> dict:
-    """Run `clients` generator processes for warmup + seconds; latencies count after the warmup.
-    CPU per call (server, database, generator) counts every call of the run."""
+def run_load(kind: str, clients: int, seconds: float, server: Server, url: str, token: str, *,
+             rate: float | None = None, warmup: float = 2.0) -> dict:
+    """Run `clients` generator processes on `server` (serving the database of `url`) for
+    warmup + seconds; latencies count after the warmup. CPU per call (server, database,
+    generator) counts every call of the run."""
     ctx = mp.get_context("fork")
     out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     clock = ctx.Array("d", 3)
     steps = [f"s{i}" for i in range(1, 101)]
+    ref_ids = reference_ids(url, clients) if kind == "reference" else None
     per_client = None if rate is None else rate / clients
     procs = []
     for i in range(clients):
@@ -271,13 +200,12 @@ def run_load(kind: str, clients: int, seconds: float, port: int, token: str, *, 
             target, extra = _synchronised(_workflow_client), (per_client, clients, steps)
         else:
             target, extra = _synchronised(_reference_client), (per_client, clients, ref_ids[i])
-        proc = ctx.Process(target=target, args=(i, port, token, clock, go, ready, out, *extra))
+        proc = ctx.Process(target=target, args=(i, server.port, token, clock, go, ready, out, *extra))
         proc.start()
         procs.append(proc)
     for _ in procs:
         ready.get()
-    probe = PROBES.get(port)
-    before = probe.sample() if probe else None
+    before = _cpu_sample(server, url)
     start = time.perf_counter() + 0.05
     clock[0], clock[1], clock[2] = start, start + warmup, start + warmup + seconds
     go.set()
@@ -287,22 +215,13 @@ def run_load(kind: str, clients: int, seconds: float, port: int, token: str, *, 
     done = sorted(x for p in parts for x in p["done"])
     new = [x for p in parts for x in p["new"]]
     calls = sum(p["calls"] for p in parts)
-    cpu = {"generator": sum(p["cpu"] for p in parts)}
-    if before is not None:
-        after = probe.sample()
-        cpu.update({k: after[k] - before[k] for k in after})
-    return {"calls": len(done), "per_second": len(done) / seconds, "p50_ms": _pct(done, 50),
-            "p99_ms": _pct(done, 99), "mean_ms": 1000 * statistics.fmean(done) if done else None,
+    after = _cpu_sample(server, url)
+    cpu = {"generator": sum(p["cpu"] for p in parts), **{k: after[k] - before[k] for k in after}}
+    return {"calls": len(done), "per_second": len(done) / seconds, "p50_ms": percentile_ms(done, 50),
+            "p99_ms": percentile_ms(done, 99), "mean_ms": 1000 * statistics.fmean(done) if done else None,
             "new_calls": len(new), "errors": sum(p["errors"] for p in parts),
             "first_error": next((p["first_error"] for p in parts if p["first_error"]), None),
             "cpu_ms_per_call": {k: round(1000 * v / max(1, calls), 3) for k, v in cpu.items()}}
-
-
-def _pct(sorted_values: list[float], p: float) -> float | None:
-    if not sorted_values:
-        return None
-    k = min(len(sorted_values) - 1, int(round(p / 100 * (len(sorted_values) - 1))))
-    return 1000 * sorted_values[k]
 
 
 # ---- database preparation ---------------------------------------------------------------------
@@ -313,16 +232,6 @@ def _server_url(given: str | None) -> str:
     from crux.config import Settings
     from crux.store.db import embedded_url
     return embedded_url(Settings(data_dir=str(REPO / ".crux" / "bench")), database="postgres")
-
-
-def _database(server_url: str, name: str) -> str:
-    import psycopg
-    info = psycopg.conninfo.conninfo_to_dict(server_url)
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    info["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**info)
 
 
 def prepare_database(url: str, settings) -> None:
@@ -401,29 +310,16 @@ def table_rows(url: str) -> int:
 
 # ---- the server -------------------------------------------------------------------------------
 
-def start_server(url: str, port: int, workers: int, threads: int, factory: str) -> subprocess.Popen:
-    path = os.pathsep.join(p for p in (str(REPO), str(HERE), os.environ.get("PYTHONPATH")) if p)
-    env = {**os.environ, "CRUX_DATABASE_URL": url, "CRUX_JWT_SECRET": SECRET, "CRUX_LOG_LEVEL": "warn",
-           "CRUX_POOL_MAX": str(max(4, threads + 2)), "PYTHONPATH": path}
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen(
-        [str(gunicorn), "--chdir", str(HERE), "-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", "gthread",
-         "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning", factory],
-        env=env, stdout=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("gunicorn did not start")
+def start_server(url: str, port: int, workers: int, threads: int, factory: str) -> Server:
+    """gunicorn serving `factory` on the database of `url`. The caller stops it."""
+    env = {"CRUX_DATABASE_URL": url, "CRUX_JWT_SECRET": SECRET, "CRUX_LOG_LEVEL": "warn",
+           "CRUX_POOL_MAX": str(max(4, threads + 2))}
+    return Server(factory, workers=workers, threads=threads, env=env, port=port, options=("--keep-alive", "30"))
 
 
 def define_workflow(port: int, token: str) -> None:
     """The workflow-100 workload as a workflow of the benchmark realm (through the API)."""
-    wl = gen_workloads.build("workflow-100", n_entities=1)
+    wl = workload_generator().build("workflow-100", n_entities=1)
     client = Client(port, token)
     calls = [("appnew", {"name": APP, "descr": "benchmark"}),
              ("wfschemanew", {"slice": 1, "app": APP, "class": wl["schema"]["class"],
@@ -436,6 +332,7 @@ def define_workflow(port: int, token: str) -> None:
         status, body = client.post(f"/api/v1/{call}", payload)
         if status != 200:
             raise SystemExit(f"{call}: {status} {body}")
+    client.close()
 
 
 # ---- the run ----------------------------------------------------------------------------------
@@ -448,17 +345,12 @@ def _row(label: str, res: dict) -> str:
             f"  ({res['calls']} calls, {res['errors']} errors; cpu ms/call: {cpu})")
 
 
-def _median_by(runs: list[dict], key: str) -> dict:
-    """The run with the median `key`, carrying every round's figures."""
+def _median(runs: list[dict], key: str = "per_second") -> dict:
+    """The run with the median `key` (throughput unless told), carrying every round's figures."""
     ordered = sorted(runs, key=lambda r: float("inf") if r[key] is None else r[key])
     mid = dict(ordered[(len(ordered) - 1) // 2])
     mid["rounds"] = [{k: r[k] for k in ("per_second", "p50_ms", "p99_ms")} for r in runs]
     return mid
-
-
-def _median(runs: list[dict]) -> dict:
-    """The run with the median throughput, carrying every round's figures."""
-    return _median_by(runs, "per_second")
 
 
 def alternate(rounds: int, labels: tuple[str, ...], runs) -> dict[str, dict]:
@@ -474,16 +366,19 @@ def alternate(rounds: int, labels: tuple[str, ...], runs) -> dict[str, dict]:
 
 
 def run(args) -> dict:
+    from crux import log
     from crux.config import Settings
     from crux.services.tokens import TokenVerifier
+    log.set_level("warn")       # not the audit lines of the set-up
     settings = Settings(jwt_secret=SECRET, data_dir=str(REPO / ".crux" / "bench"))
     server_url = _server_url(args.database_url)
     # Two databases on the same PostgreSQL, each served by its own (identical) server: the
     # 10,000-row and the large one, so their latency rounds can alternate (drift of the machine
     # hits both sizes alike).
-    urls = {"small": _database(server_url, BENCH_DB + "_small"), "large": _database(server_url, BENCH_DB)}
+    names = {"small": BENCH_DB + "_small", "large": BENCH_DB}
+    urls = {size: create_database(server_url, name) for size, name in names.items()}
     ports = {"small": args.port + 1, "large": args.port}
-    print(f"databases {', '.join(urllib.parse.urlsplit(u).path for u in urls.values())}: preparing", flush=True)
+    print(f"databases {', '.join(names.values())}: preparing", flush=True)
     token = TokenVerifier(settings).mint(REALM, ADMIN, 24 * 3600)
     servers = {}
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
@@ -492,7 +387,7 @@ def run(args) -> dict:
         for size, url in urls.items():
             prepare_database(url, settings)
             servers[size] = start_server(url, ports[size], args.workers, args.threads, args.factory)
-            PROBES[ports[size]] = CpuProbe(servers[size].pid, url)
+            servers[size].wait_ready("/readyz")
             define_workflow(ports[size], token)
             t0 = time.time()
             preload(url, min(LATENCY_ROWS, args.rows) if size == "small" else args.rows)
@@ -505,33 +400,28 @@ def run(args) -> dict:
                 name = "markdone" if kind == "workflow" else "reference"
                 labels.append(f"{name}, 1 client, {rows[size]} rows")
                 loads.append(lambda kind=kind, size=size: run_load(
-                    kind, 1, args.latency_seconds, ports[size], token,
-                    ref_ids=reference_ids(urls[size], 1) if kind == "reference" else None))
+                    kind, 1, args.latency_seconds, servers[size], urls[size], token))
         got = list(alternate(args.rounds, tuple(labels), loads).values())
         for i, size in enumerate(("small", "large")):
             phases[f"latency_{size}"] = {"rows": rows[size], "markdone": got[i], "reference": got[2 + i]}
         # the rest on the large database only
-        small = servers.pop("small")
-        small.send_signal(signal.SIGTERM)
-        small.wait(30)
-        url, port = urls["large"], ports["large"]
+        servers.pop("small").stop()
+        url, server = urls["large"], servers["large"]
         got = alternate(args.rounds, (f"reference, {args.clients} clients", f"markdone, {args.clients} clients"), (
-            lambda: run_load("reference", args.clients, args.seconds, port, token,
-                             ref_ids=reference_ids(url, args.clients)),
-            lambda: run_load("workflow", args.clients, args.seconds, port, token)))
+            lambda: run_load("reference", args.clients, args.seconds, server, url, token),
+            lambda: run_load("workflow", args.clients, args.seconds, server, url, token)))
         ref, wf = got.values()
         phases["saturation"] = {"clients": args.clients, "reference": ref, "markdone": wf}
         rate = ref["per_second"]
         rounds = []
         for i in range(args.rounds):
-            rounds.append(run_load("workflow", args.clients, args.seconds, port, token, rate=rate))
+            rounds.append(run_load("workflow", args.clients, args.seconds, server, url, token, rate=rate))
             print(_row(f"markdone offered {rate:.0f}/s, open loop (round {i + 1})", rounds[-1]), flush=True)
-        paced = _median_by(rounds, "p99_ms")
+        paced = _median(rounds, "p99_ms")
         phases["at_reference_rate"] = {"offered_per_second": rate, "clients": args.clients, "markdone": paced}
     finally:
-        for server in servers.values():
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
+        for each in servers.values():
+            each.stop()
     small, large = phases["latency_small"]["markdone"], phases["latency_large"]["markdone"]
     growth = statistics.median(r["p50_ms"] for r in large["rounds"]) / statistics.median(
         r["p50_ms"] for r in small["rounds"])
