@@ -12,7 +12,6 @@ from crux.store import apps as app_store
 from crux.store import config as config_store
 from crux.store import grants as grant_store
 from crux.store import realms as realm_store
-from crux.store.notify import notify
 
 
 def _now() -> dt.datetime:
@@ -53,7 +52,6 @@ def slice_new(db, ident: Identity, data: dict) -> int:
             if apps is not None:
                 new["apps"] = apps
         tx.record_change("realmslice", (realm, slice_id), "insert", None, new)
-        notify(tx, "slice", realm=realm, slice=slice_id)
     return slice_id
 
 

@@ -52,6 +52,7 @@ def new_slice(tx, realm: str, descr: str, active: bool, who: str) -> int:
     slice_id = row["lastslice"]
     tx.execute("INSERT INTO realmslice (realm, id, descr, active, createdby) VALUES (%s, %s, %s, %s, %s)",
                (realm, slice_id, descr, active, who))
+    notify(tx, "slice", realm=realm, slice=slice_id)
     return slice_id
 
 
