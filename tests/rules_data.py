@@ -103,9 +103,9 @@ def fields_of(resp) -> list[tuple[str, str]]:
 def settle(crux, timeout: float = 10.0) -> None:
     """Wait until this process's listener has delivered every notification sent so far.
 
-    A write is seen by its own process at commit, and its NOTIFY comes back through the listener
-    a little later and drops the same keys again; tests that check what stays cached wait for
-    that echo. NOTIFYs arrive in commit order, so a marker sent now arrives after them all.
+    A write is seen by its own process at commit (the listener skips the echo of its NOTIFY);
+    tests that check what stays cached wait here so that nothing still in flight lands during
+    the check. NOTIFYs arrive in commit order, so a marker sent now arrives after them all.
     """
     marker = uuid.uuid4().hex
     seen = threading.Event()
