@@ -160,6 +160,12 @@ def _check_caps(caps: list[str], apps: list[str] | None) -> None:
         raise CruxError.many(problems)
 
 
+def _require_user(conn, realm: str, user: str) -> None:
+    """404 for a user the realm does not know (no grant, not deactivated)."""
+    if not grant_store.user_known(conn, realm, user):
+        raise not_found("user", user)
+
+
 def cap_grant(db, ident: Identity, data: dict) -> dict:
     realm, user = ident.realm, data["user"]
     caps, apps = data["cap"], data.get("app") or None
@@ -193,8 +199,7 @@ def cap_revoke(db, ident: Identity, data: dict) -> dict:
         raise CruxError("unauthorized", "cap", ["root"], "revoking root needs root")
     with db.transaction(ident.user, realm) as tx:
         grant_store.lock_realm_roots(tx, realm)
-        if not grant_store.user_known(tx.conn, realm, user):
-            raise not_found("user", user)
+        _require_user(tx.conn, realm, user)
         # Without an app list, realm-level grants are revoked too; with one, only those apps'.
         removed = grant_store.delete_grants(tx, realm, user, apps, caps)
         if not removed:
@@ -208,8 +213,7 @@ def cap_revoke(db, ident: Identity, data: dict) -> dict:
 
 def cap_get(db, ident: Identity, data: dict) -> dict:
     with db.connection() as conn:
-        if not grant_store.user_known(conn, ident.realm, data["user"]):
-            raise not_found("user", data["user"])
+        _require_user(conn, ident.realm, data["user"])
         return {"user": data["user"], "deactivated": grant_store.is_deactivated(conn, ident.realm, data["user"]),
                 "capabilities": grant_store.grants_of(conn, ident.realm, data["user"])}
 
@@ -222,8 +226,7 @@ def cap_list(db, ident: Identity, data: dict) -> dict:
 def user_activate(db, ident: Identity, data: dict) -> dict:
     realm, user = ident.realm, data["user"]
     with db.transaction(ident.user, realm) as tx:
-        if not grant_store.user_known(tx.conn, realm, user):
-            raise not_found("user", user)
+        _require_user(tx.conn, realm, user)
         if grant_store.activate(tx, realm, user):
             tx.record_change("deactivated", (realm, user), "delete", {"user": user}, None)
     return {"user": user, "active": True}
@@ -233,8 +236,7 @@ def user_deactivate(db, ident: Identity, data: dict) -> dict:
     realm, user = ident.realm, data["user"]
     with db.transaction(ident.user, realm) as tx:
         grant_store.lock_realm_roots(tx, realm)
-        if not grant_store.user_known(tx.conn, realm, user):
-            raise not_found("user", user)
+        _require_user(tx.conn, realm, user)
         holds_root = any(g["cap"] == "root" for g in grant_store.grants_of(tx.conn, realm, user))
         if holds_root and grant_store.other_root_holders(tx.conn, realm, user) == 0:
             raise CruxError("not_allowed", "user", [user], "the last root holder of a realm cannot be deactivated")
