@@ -267,16 +267,28 @@ def load_family(lib: Library, cls: str):
     schema = lib.schema_for(cls)
     if schema is None:
         raise LookupError(f"no schema for class {cls}")
+    brwf = _brwf(schema)
+    problems = validate_schema(schema.data, brwf)
+    if problems:
+        raise ValidationFailed(problems)
+    # the compiler takes rules as validation shapes them: check each ruleset of the class first
+    doc = normalize_schema(schema.data)
+    known, calls_of = lib.known(), lib.calls_of()
     rulesets, foreign = {}, {}
     for d in lib.of_kind("ruleset"):
         if not isinstance(d.name, str):
             continue
         if d.cls == cls:
+            problems += [Problem(f"{d.name}.{p.field}", p.errcode, p.msg, p.vals)
+                         for p in validate_ruleset(d.rules, doc, brwf, d.name, cls, known, calls_of,
+                                                   path=d.rules_key)]
             rulesets[d.name] = {"rules": d.rules, "is_active": True,
                                 "is_internal": bool(d.data.get("is_internal", False))}
         elif isinstance(d.cls, str):
             foreign[d.name] = d.cls
-    return compile_family(schema.data, rulesets, cls, _brwf(schema), foreign=foreign)
+    if problems:
+        raise ValidationFailed(problems)
+    return compile_family(schema.data, rulesets, cls, brwf, foreign=foreign)
 
 
 def entity_for(family, raw, path: str = "entity") -> dict:
@@ -287,8 +299,7 @@ def entity_for(family, raw, path: str = "entity") -> dict:
     step = raw.get("step", "START") if isinstance(raw, dict) else "START"
     failed = raw.get("stepfailed", False) if isinstance(raw, dict) else False
     problems = []
-    steps = family.schema.info.attrs["step"].valset
-    if step not in steps:
+    if step not in family.step_values:
         problems.append(Problem(f"{path}.step", "invalid", f"{step!r} is not a step", (step,)))
     try:
         failed = to_bool(failed)

@@ -97,6 +97,22 @@ def test_check_stepworkflows(tmp_path):
     assert "[1].step: nostep is not a step" in res.output
 
 
+def test_malformed_ruleset_is_reported_not_a_crash(tmp_path):
+    """Entity cases and eval compile the class's rulesets: a malformed one is a problem line."""
+    for f in RETAIL.glob("*.json"):
+        shutil.copy(f, tmp_path / f.name)
+    loyalty = json.loads((tmp_path / "loyalty.json").read_text())
+    loyalty["ruleset"][0]["rulepattern"] = [5]
+    (tmp_path / "loyalty.json").write_text(json.dumps(loyalty))
+    res = run("check", tmp_path / "entities.json")
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output
+    assert "the rulesets of class order cannot be evaluated (loyalty.ruleset[0].rulepattern[0]" in res.output
+    res = run("eval", "--schema", tmp_path / "schema.json", "--rulesets", tmp_path, "--entry", "main",
+              "--entity", json.dumps(ENTITY))
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output
+    assert "loyalty.ruleset[0].rulepattern[0]" in res.output
+
+
 ENTITY = {"amount": 90, "items": 40, "channel": "app", "member": True, "tier": "silver",
           "country": "US", "placed": "2026-12-21T10:00:00Z"}
 
