@@ -7,6 +7,7 @@ from dataclasses import dataclass
 REALM_CAPS = ("root", "auth", "config", "report")
 APP_CAPS = ("schema", "ruleset")
 ALL_CAPS = REALM_CAPS + APP_CAPS
+READ_CAPS = ("report", "schema", "ruleset")     # any of them lets a caller read rule data (of its apps)
 
 
 def _utcnow() -> dt.datetime:

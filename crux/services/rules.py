@@ -17,11 +17,9 @@ import psycopg
 from crux.engine import (MatchError, ValidationFailed, make_tracedata, normalize_rules, normalize_schema,
                          validate_ruleset, validate_schema)
 from crux.errors import CruxError, message, not_found
-from crux.services.principal import Identity
+from crux.services.principal import READ_CAPS, Identity
 from crux.store import rules as rule_store
 from crux.store.notify import notify
-
-READ_CAPS = ("report", "schema", "ruleset")
 
 
 @dataclass(frozen=True)
