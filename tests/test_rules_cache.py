@@ -203,7 +203,7 @@ def test_a_load_is_one_round_trip(realm, monkeypatch):
     sent.clear()
     index = cache.app_index(realm.name, 1, "retail")
     assert len(sent) == 1, sent
-    assert dict(index.classes) == {"loyalty": "order", "main": "order", "elsewhere": "other"}
+    assert dict(index.rulesets) == {"loyalty": ("order",), "main": ("order",), "elsewhere": ("other",)}
     for slice_id, app, field in ((9, "retail", "slice"), (9, "nope", "slice"), (1, "nope", "app")):
         sent.clear()
         with pytest.raises(CruxError) as info:

@@ -36,7 +36,6 @@ class AppIndex:
     rulesets: Mapping[str, tuple[str, ...]]     # BRE ruleset name -> classes having it
     workflows: Mapping[str, str]                # workflow name -> class (unique per app)
     stepworkflows: Mapping[str, str]            # step -> workflow
-    classes: Mapping[str, str]                  # every ruleset name -> a class (for error messages)
 
 
 @dataclass(frozen=True)
@@ -213,19 +212,16 @@ class RulesetCache:
             row = rule_store.app_index(conn, realm, slice_id, app)
         require_slice_app(row, slice_id, app)
         if not row["rulesets"] and not row["stepworkflows"]:
-            return AppIndex(_EMPTY, _EMPTY, _EMPTY, _EMPTY), False     # not kept: an app's deletion sends no notice
+            return AppIndex(_EMPTY, _EMPTY, _EMPTY), False     # not kept: an app's deletion sends no notice
         rulesets: dict[str, list[str]] = {}
         workflows: dict[str, str] = {}
-        classes: dict[str, str] = {}
         for name, cls, brwf in row["rulesets"]:
-            classes.setdefault(name, cls)
             if brwf == "W":
                 workflows[name] = cls
             else:
                 rulesets.setdefault(name, []).append(cls)
         index = AppIndex(MappingProxyType({k: tuple(v) for k, v in rulesets.items()}),
-                         MappingProxyType(workflows), MappingProxyType(dict(row["stepworkflows"])),
-                         MappingProxyType(classes))
+                         MappingProxyType(workflows), MappingProxyType(dict(row["stepworkflows"])))
         return index, True
 
     def _load_slice(self, realm, slice_id):
