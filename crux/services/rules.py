@@ -292,7 +292,7 @@ class RuleService:
             callers = _callers(tx.conn, realm, slice_id, app, cls, name)
             if callers:
                 raise CruxError("not_allowed", "name", callers, f"{name} is called by {', '.join(callers)}")
-            steps = rule_store.steps_run_by(tx.conn, realm, slice_id, app, name) if kind is WORKFLOW else []
+            steps = rule_store.mapped_steps(tx.conn, realm, slice_id, app, workflow=name) if kind is WORKFLOW else []
             if steps:
                 raise CruxError("not_allowed", "name", steps,
                                 f"{name} carries out steps {', '.join(steps)} (stepworkflow): delete those first")

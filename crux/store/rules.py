@@ -117,11 +117,12 @@ def workflow_steps(conn, realm: str, slice_id: int, app: str, but: str | None = 
         (realm, slice_id, app, but))}
 
 
-def mapped_steps(conn, realm: str, slice_id: int, app: str) -> list[str]:
-    """The steps of a (realm, slice, app) that stepworkflow maps to a sub-workflow."""
+def mapped_steps(conn, realm: str, slice_id: int, app: str, workflow: str | None = None) -> list[str]:
+    """The steps of a (realm, slice, app) that stepworkflow maps to a sub-workflow (to `workflow`,
+    if given)."""
     return [r["step"] for r in conn.execute(
-        "SELECT step FROM stepworkflow WHERE realm = %s AND slice = %s AND app = %s ORDER BY step",
-        (realm, slice_id, app))]
+        """SELECT step FROM stepworkflow WHERE realm = %s AND slice = %s AND app = %s
+             AND (%s::text IS NULL OR workflow = %s) ORDER BY step""", (realm, slice_id, app, workflow, workflow))]
 
 
 def insert_ruleset(tx, realm: str, slice_id: int, app: str, cls: str, name: str, brwf: str, schema_id: int,
@@ -177,13 +178,6 @@ def insert_stepworkflow(tx, realm: str, slice_id: int, app: str, step: str, work
 def delete_stepworkflow(tx, realm: str, slice_id: int, app: str, step: str) -> None:
     tx.execute("DELETE FROM stepworkflow WHERE realm = %s AND slice = %s AND app = %s AND step = %s",
                (realm, slice_id, app, step))
-
-
-def steps_run_by(conn, realm: str, slice_id: int, app: str, workflow: str) -> list[str]:
-    """The steps carried out by `workflow` as a sub-workflow."""
-    return [r["step"] for r in conn.execute(
-        "SELECT step FROM stepworkflow WHERE realm = %s AND slice = %s AND app = %s AND workflow = %s ORDER BY step",
-        (realm, slice_id, app, workflow))]
 
 
 def list_stepworkflows(conn, realm: str, filters: dict, apps: set[str] | None) -> list[dict]:
