@@ -5,6 +5,7 @@ from crux.config import Settings
 from crux.metrics import Metrics
 from crux.services.identity import IdentityService
 from crux.services.rulecache import RulesetCache
+from crux.services.rules import RuleService
 from crux.services.tokens import TokenVerifier
 from crux.services.workflow import InstanceService
 from crux.store.db import Database
@@ -20,6 +21,7 @@ class Crux:
         self.tokens = TokenVerifier(settings)
         self.identities = IdentityService(self.db, self.listener, self.tokens, settings.identity_ttl)
         self.rules = RulesetCache(self.db, self.listener)
+        self.rule_service = RuleService(self.db)
         self.instances = InstanceService(self.db, self.rules)
         self.metrics = Metrics()
 

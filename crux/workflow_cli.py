@@ -135,7 +135,7 @@ def _from_database(realm: str, slice_id: int, app: str, name: str):
     with opened(Settings.from_env()) as db:
         listener = Listener(db.url)
         try:
-            cache = RulesetCache(db, listener)
+            cache = RulesetCache(db, listener, first_connect_wait=0)  # one look: nothing to keep
             family, _cls = cache.workflow(realm, slice_id, app, name)
             return family, dict(cache.stepworkflows(realm, slice_id, app))
         finally:

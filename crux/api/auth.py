@@ -5,7 +5,7 @@ Every call is declared with one of these in the `call` decorator (crux/api/calls
 from __future__ import annotations
 
 from crux.errors import CruxError
-from crux.services.principal import Identity
+from crux.services.principal import READ_CAPS, Identity
 
 
 class Need:
@@ -66,7 +66,7 @@ class AppRead(Need):
     """Reading rule data: `report`, or `schema`/`ruleset` on the app. Without an app in the
     payload the caller needs some right to read, and the service filters rows to its apps."""
 
-    caps = ("report", "schema", "ruleset")
+    caps = READ_CAPS
     label = "report, or schema/ruleset on the app"
 
     def __init__(self, field: str = "app"):

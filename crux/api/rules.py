@@ -111,7 +111,7 @@ def _apply_fast(data) -> dict | None:
 # ---- calls ------------------------------------------------------------------------------------
 
 def service(ctx) -> RuleService:
-    return RuleService(ctx.crux.db)
+    return ctx.crux.rule_service
 
 
 def _runs(method: str, kind):
