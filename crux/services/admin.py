@@ -147,11 +147,15 @@ def app_list(db, ident: Identity, data: dict) -> dict:
 
 # ---- capabilities -----------------------------------------------------------------------------
 
+def _unknown_cap(i: int, cap: str) -> dict:
+    return message("invalid", f"cap[{i}]", [cap], f"unknown capability {cap}")
+
+
 def _check_caps(caps: list[str], apps: list[str] | None) -> None:
     problems = []
     for i, cap in enumerate(caps):
         if cap not in ALL_CAPS:
-            problems.append(message("invalid", f"cap[{i}]", [cap], f"unknown capability {cap}"))
+            problems.append(_unknown_cap(i, cap))
         elif apps and cap in REALM_CAPS:
             problems.append(message("invalid", f"cap[{i}]", [cap], f"{cap} is a realm-level capability: give no app"))
         elif not apps and cap in APP_CAPS:
@@ -192,7 +196,7 @@ def cap_revoke(db, ident: Identity, data: dict) -> dict:
     apps_given = data.get("app")
     apps = None if not apps_given or apps_given == ["ALL"] else [a.lower() for a in apps_given]
     if caps is not None:
-        bad = [message("invalid", f"cap[{i}]", [c], f"unknown capability {c}") for i, c in enumerate(caps) if c not in ALL_CAPS]
+        bad = [_unknown_cap(i, c) for i, c in enumerate(caps) if c not in ALL_CAPS]
         if bad:
             raise CruxError.many(bad)
     if (caps is None or "root" in caps) and not ident.has("root"):

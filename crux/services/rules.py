@@ -405,12 +405,17 @@ def apply_rules(cache, ident: Identity, data: dict) -> dict:
     return out
 
 
+def class_mismatch(in_entity: str, cls: str) -> CruxError:
+    """The error for an entity whose `class` is not the class being evaluated."""
+    return CruxError("invalid", "entity.class", [in_entity], f"the entity is of class {in_entity}, not {cls}")
+
+
 def _class_of(index, given, in_entity, name: str) -> str:
     """The class to evaluate: the payload's, else the entity's, else the only class having `name`."""
     if in_entity is not None and not isinstance(in_entity, str):
         raise CruxError("invalid", "entity.class", [], "class must be a string")
     if given is not None and in_entity is not None and given != in_entity:
-        raise CruxError("invalid", "entity.class", [in_entity], f"the entity is of class {in_entity}, not {given}")
+        raise class_mismatch(in_entity, given)
     cls = given or in_entity
     if cls is not None:
         return cls

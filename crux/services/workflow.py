@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from crux.errors import CruxError, not_found
 from crux.services.principal import Identity
-from crux.services.rules import converted, run_match
+from crux.services.rules import class_mismatch, converted, run_match
 from crux.store import instances as store
 
 START = "START"
@@ -237,7 +237,7 @@ class InstanceService:
     def _convert(family, cls: str, entity: dict) -> dict:
         given = entity.get("class")
         if given is not None and given != cls:
-            raise CruxError("invalid", "entity.class", [given], f"the entity is of class {given}, not {cls}")
+            raise class_mismatch(given, cls)
         return converted(family, entity, workflow=True)
 
     @staticmethod
