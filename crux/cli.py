@@ -50,15 +50,12 @@ def realm():
 
 def _create_realm(settings: Settings, url: str, name: str, admin: str, longname: str) -> bool:
     """Create the realm unless it exists; return True when created."""
-    from crux.store import realms
+    from crux.services.admin import create_realm
     from crux.store.db import opened
     from crux.store.migrate import upgrade
     upgrade(url, settings.schema_dir)
-    with opened(settings, url) as database, database.transaction(admin, name) as tx:
-        if realms.realm_exists(tx.conn, name):
-            return False
-        realms.create_realm(tx, name, longname, admin)
-    return True
+    with opened(settings, url) as database:
+        return create_realm(database, name, longname, admin)
 
 
 @realm.command("add")

@@ -27,13 +27,15 @@ def parse_age(text: str) -> dt.timedelta:
 
 def _prune(table: str, what: str, age: str, realm: str | None, batch: int) -> None:
     from crux.config import Settings
+    from crux.services.uow import unit_of_work
     from crux.store import retention
     from crux.store.db import opened
     before = dt.datetime.now(dt.timezone.utc) - parse_age(age)
     total = 0
     with opened(Settings.from_env()) as db:
         while True:
-            deleted = retention.prune_batch(db, table, before, batch, realm.lower() if realm else None)
+            with unit_of_work(db, realm.lower() if realm else None, "crux") as uow:
+                deleted = retention.prune_batch(uow.conn, table, before, batch, realm.lower() if realm else None)
             total += deleted
             if deleted < batch:
                 break

@@ -28,6 +28,7 @@ from crux.errors import CruxError
 from crux.services.principal import Grant, Identity
 from crux.services.rules import KINDS, WORKFLOW, RuleService
 from crux.store import rules as rule_store
+from crux.store.scope import Scope
 
 
 @dataclass
@@ -141,10 +142,10 @@ class FolderLoader:
     def _stored(self, app: str, cls: str, name: str | None = None) -> tuple[dict | None, dict | None]:
         """The stored schema of a class, and its ruleset `name` (None when either is missing)."""
         with self.db.connection() as conn:
-            schema = rule_store.get_schema(conn, self.ident.realm, self.slice_id, app, cls)
+            schema = rule_store.get_schema(conn, Scope(self.ident.realm, self.slice_id, app), cls)
             if schema is None or name is None:
                 return schema, None
-            return schema, rule_store.get_ruleset(conn, self.ident.realm, self.slice_id, app, cls, name)
+            return schema, rule_store.get_ruleset(conn, Scope(self.ident.realm, self.slice_id, app), cls, name)
 
     def _note(self, what: str, name: str, outcome: str) -> None:
         self.report.done.append(f"{what} {name}: {outcome}")
@@ -187,7 +188,7 @@ class FolderLoader:
     def stepworkflow(self, item: Item) -> None:
         data = _checked(item, {"slice": self.slice_id, **item.data})
         with self.db.connection() as conn:
-            old = rule_store.get_stepworkflow(conn, self.ident.realm, self.slice_id, data["app"], data["step"])
+            old = rule_store.get_stepworkflow(conn, Scope(self.ident.realm, self.slice_id, data["app"]), data["step"])
         if old is not None and old["workflow"] == data["workflow"]:
             return self._note("stepworkflow", data["step"], "unchanged")
         self.service.stepworkflow_new(self.ident, data, replace=True)

@@ -119,10 +119,9 @@ class RealmHandle:
 
 
 def make_realm(app, client, prefix: str = "r") -> RealmHandle:
-    from crux.store import realms
+    from crux.services.admin import create_realm
     name = f"{prefix}{uuid.uuid4().hex[:10]}"
-    with app.extensions["crux"].db.transaction("admin", name) as tx:
-        realms.create_realm(tx, name, "test realm", "admin")
+    create_realm(app.extensions["crux"].db, name, "test realm", "admin")
     return RealmHandle(app, client, name)
 
 

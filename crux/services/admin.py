@@ -1,13 +1,13 @@
-"""Admin calls of SPEC §4.3: slices, apps, capabilities, config. Each write is one transaction
-with its changelog rows; every query carries the caller's realm."""
+"""Admin calls of SPEC §4.3: slices, apps, capabilities, config, and realms (command line only).
+Each write is one unit of work (crux/services/uow.py) with its changelog rows and cache notices;
+every query carries the caller's realm."""
 from __future__ import annotations
 
 import datetime as dt
 
-import psycopg
-
-from crux.services.principal import ALL_CAPS, APP_CAPS, REALM_CAPS, Identity
 from crux.errors import CruxError, message, not_found
+from crux.services.principal import ALL_CAPS, APP_CAPS, REALM_CAPS, Identity
+from crux.services.uow import UnitOfWork, unit_of_work
 from crux.store import apps as app_store
 from crux.store import config as config_store
 from crux.store import grants as grant_store
@@ -33,26 +33,43 @@ def _require_apps(conn, realm: str, apps: list[str]) -> None:
                               for m in missing])
 
 
+# ---- realms (no web call creates realms: SPEC §1) ----------------------------------------------
+
+def create_realm(db, name: str, longname: str, admin: str) -> bool:
+    """A realm with slice 1 (active) and `admin` holding root and auth, unless the realm exists;
+    True when it was created."""
+    with unit_of_work(db, name, admin) as uow:
+        if not realm_store.create_realm(uow.conn, name, longname, admin):
+            return False
+        uow.changed("realm", name, "insert", None, {"shortname": name, "longname": longname})
+    return True
+
+
 # ---- slices -----------------------------------------------------------------------------------
 
 def slice_new(db, ident: Identity, data: dict) -> int:
     realm, who = ident.realm, ident.user
-    with db.transaction(who, realm) as tx:
+    with unit_of_work(db, realm, who) as uow:
         source = data.get("copyof")
         apps = data.get("app")
         if source is not None:
-            _require_slice(tx.conn, realm, source, "copyof")
+            _require_slice(uow.conn, realm, source, "copyof")
         if apps is not None:
-            _require_apps(tx.conn, realm, apps)
-        slice_id = realm_store.new_slice(tx, realm, data.get("descr", ""), active=source is None, who=who)
+            _require_apps(uow.conn, realm, apps)
+        slice_id = realm_store.new_slice(uow.conn, realm, data.get("descr", ""), active=source is None, who=who)
         new = {"id": slice_id, "descr": data.get("descr", ""), "active": source is None}
         if source is not None:
             new["copyof"] = source
-            new["copied"] = realm_store.copy_slice_contents(tx, realm, source, slice_id, apps, who)
+            new["copied"] = realm_store.copy_slice_contents(uow.conn, realm, source, slice_id, apps, who)
             if apps is not None:
                 new["apps"] = apps
-        tx.record_change("realmslice", (realm, slice_id), "insert", None, new)
+        uow.changed("realmslice", (realm, slice_id), "insert", None, new)
+        _slice_changed(uow, slice_id)
     return slice_id
+
+
+def _slice_changed(uow: UnitOfWork, slice_id: int) -> None:
+    uow.notify("slice", realm=uow.realm, slice=slice_id)
 
 
 def slice_activate(db, ident: Identity, data: dict) -> dict:
@@ -68,10 +85,11 @@ def _slice_set_active(db, ident: Identity, data: dict, active: bool) -> dict:
     at = data.get("from")
     if at is not None and at <= _now():
         raise CruxError("invalid", "from", [data["from"]], "from must be in the future")
-    with db.transaction(ident.user, realm) as tx:
-        old = _require_slice(tx.conn, realm, data["id"], lock=True)
-        new = realm_store.set_slice_state(tx, realm, data["id"], active, at, ident.user)
-        tx.record_change("realmslice", (realm, data["id"]), "update", _slice_state(old), _slice_state(new))
+    with unit_of_work(db, realm, ident.user) as uow:
+        old = _require_slice(uow.conn, realm, data["id"], lock=True)
+        new = realm_store.set_slice_state(uow.conn, realm, data["id"], active, at, ident.user)
+        uow.changed("realmslice", (realm, data["id"]), "update", _slice_state(old), _slice_state(new))
+        _slice_changed(uow, data["id"])
     return new
 
 
@@ -92,13 +110,14 @@ def slice_apps(db, ident: Identity, data: dict) -> list[dict]:
 
 def slice_purge(db, ident: Identity, data: dict) -> dict:
     realm, slice_id = ident.realm, data["id"]
-    with db.transaction(ident.user, realm) as tx:
-        old = _require_slice(tx.conn, realm, slice_id, lock=True)
+    with unit_of_work(db, realm, ident.user) as uow:
+        old = _require_slice(uow.conn, realm, slice_id, lock=True)
         if old["active"] or (old["activateat"] is not None and old["activateat"] > _now()):
             raise CruxError("not_allowed", "id", [slice_id],
                             "only an inactive slice with no activation pending can be purged")
-        counts = realm_store.purge_slice(tx, realm, slice_id)
-        tx.record_change("realmslice", (realm, slice_id), "delete", dict(old), {"deleted": counts})
+        counts = realm_store.purge_slice(uow.conn, realm, slice_id)
+        uow.changed("realmslice", (realm, slice_id), "delete", dict(old), {"deleted": counts})
+        _slice_changed(uow, slice_id)
     return {"id": slice_id, "deleted": counts}
 
 
@@ -106,37 +125,38 @@ def slice_purge(db, ident: Identity, data: dict) -> dict:
 
 def app_new(db, ident: Identity, data: dict) -> dict:
     realm = ident.realm
-    try:
-        with db.transaction(ident.user, realm) as tx:
-            new = app_store.insert_app(tx, realm, data["name"], data.get("descr", ""), ident.user)
-            tx.record_change("app", (realm, new["name"]), "insert", None, new)
-    except psycopg.errors.UniqueViolation:
-        raise CruxError("already_exist", "name", [data["name"]], f"app {data['name']} already exists") from None
+    with unit_of_work(db, realm, ident.user) as uow:
+        if app_store.get_app(uow.conn, realm, data["name"]) is not None:
+            raise CruxError("already_exist", "name", [data["name"]], f"app {data['name']} already exists")
+        new = app_store.insert_app(uow.conn, realm, data["name"], data.get("descr", ""), ident.user)
+        uow.changed("app", (realm, new["name"]), "insert", None, new)
     return new
 
 
 def app_update(db, ident: Identity, data: dict) -> dict:
     realm = ident.realm
-    with db.transaction(ident.user, realm) as tx:
-        old = app_store.get_app(tx.conn, realm, data["name"])
+    with unit_of_work(db, realm, ident.user) as uow:
+        old = app_store.get_app(uow.conn, realm, data["name"], lock=True)
         if old is None:
             raise not_found("name", data["name"])
-        new = app_store.update_app(tx, realm, data["name"], data.get("descr", ""), ident.user)
-        tx.record_change("app", (realm, new["name"]), "update", old, new)
+        new = app_store.update_app(uow.conn, realm, data["name"], data.get("descr", ""))
+        uow.changed("app", (realm, new["name"]), "update", old, new)
     return new
 
 
 def app_delete(db, ident: Identity, data: dict) -> dict:
     realm, name = ident.realm, data["name"]
-    with db.transaction(ident.user, realm) as tx:
-        old = app_store.get_app(tx.conn, realm, name)
+    with unit_of_work(db, realm, ident.user) as uow:
+        old = app_store.get_app(uow.conn, realm, name, lock=True)
         if old is None:
             raise not_found("name", name)
-        if app_store.app_in_use(tx.conn, realm, name):
+        if app_store.app_in_use(uow.conn, realm, name):
             raise CruxError("non_empty", "name", [name], f"app {name} still has schemas, rulesets or stepworkflows")
-        grants = grant_store.delete_app_grants(tx, realm, old["name"])
-        app_store.delete_app(tx, realm, name)
-        tx.record_change("app", (realm, old["name"]), "delete", old, None)
+        grants = grant_store.delete_app_grants(uow.conn, realm, old["name"])
+        if grants:
+            uow.notify("realm", realm=realm)    # any number of users: every identity of the realm
+        app_store.delete_app(uow.conn, realm, name)
+        uow.changed("app", (realm, old["name"]), "delete", old, None)
     return {"name": old["name"], "grantsremoved": grants}
 
 
@@ -178,16 +198,15 @@ def cap_grant(db, ident: Identity, data: dict) -> dict:
         raise CruxError("unauthorized", "cap", ["root"], "granting root needs root")
     if data.get("from") and data.get("to") and data["from"] > data["to"]:
         raise CruxError("invalid", "to", [data["to"]], "to must not be before from")
-    granted = []
-    with db.transaction(ident.user, realm) as tx:
+    with unit_of_work(db, realm, ident.user) as uow:
         if apps:
-            _require_apps(tx.conn, realm, apps)
-        for app in (apps or [None]):
-            for cap in caps:
-                old, new = grant_store.upsert_grant(tx, realm, user, app, cap, data.get("from"), data.get("to"), ident.user)
-                tx.record_change("capgrant", (realm, user, app or "", cap), "update" if old else "insert", old, new)
-                granted.append(new)
-    return {"capabilities": granted}
+            _require_apps(uow.conn, realm, apps)
+        rows = grant_store.upsert_grants(uow.conn, realm, user, apps or [None], caps, data.get("from"), data.get("to"),
+                                         ident.user)
+        uow.changed_many("capgrant", [((realm, user, r["new"]["app"] or "", r["new"]["cap"]),
+                                       "insert" if r["inserted"] else "update", r["old"], r["new"]) for r in rows])
+        uow.notify("identity", realm=realm, user=user)
+    return {"capabilities": [r["new"] for r in rows]}
 
 
 def cap_revoke(db, ident: Identity, data: dict) -> dict:
@@ -201,17 +220,18 @@ def cap_revoke(db, ident: Identity, data: dict) -> dict:
             raise CruxError.many(bad)
     if (caps is None or "root" in caps) and not ident.has("root"):
         raise CruxError("unauthorized", "cap", ["root"], "revoking root needs root")
-    with db.transaction(ident.user, realm) as tx:
-        grant_store.lock_realm_roots(tx, realm)
-        _require_user(tx.conn, realm, user)
+    with unit_of_work(db, realm, ident.user) as uow:
+        grant_store.lock_realm_roots(uow.conn, realm)
+        _require_user(uow.conn, realm, user)
         # Without an app list, realm-level grants are revoked too; with one, only those apps'.
-        removed = grant_store.delete_grants(tx, realm, user, apps, caps)
+        removed = grant_store.delete_grants(uow.conn, realm, user, apps, caps)
         if not removed:
             raise CruxError("not_found", "cap", data["cap"], f"user {user} holds none of these capabilities")
-        if any(r["cap"] == "root" for r in removed) and grant_store.other_root_holders(tx.conn, realm, user) == 0:
+        if any(r["cap"] == "root" for r in removed) and grant_store.other_root_holders(uow.conn, realm, user) == 0:
             raise CruxError("not_allowed", "cap", ["root"], "the last root holder of a realm cannot lose root")
-        for row in removed:
-            tx.record_change("capgrant", (realm, user, row["app"] or "", row["cap"]), "delete", row, None)
+        uow.changed_many("capgrant", [((realm, user, row["app"] or "", row["cap"]), "delete", row, None)
+                                      for row in removed])
+        uow.notify("identity", realm=realm, user=user)
     return {"capabilities": removed}
 
 
@@ -229,23 +249,25 @@ def cap_list(db, ident: Identity, data: dict) -> dict:
 
 def user_activate(db, ident: Identity, data: dict) -> dict:
     realm, user = ident.realm, data["user"]
-    with db.transaction(ident.user, realm) as tx:
-        _require_user(tx.conn, realm, user)
-        if grant_store.activate(tx, realm, user):
-            tx.record_change("deactivated", (realm, user), "delete", {"user": user}, None)
+    with unit_of_work(db, realm, ident.user) as uow:
+        _require_user(uow.conn, realm, user)
+        if grant_store.activate(uow.conn, realm, user):
+            uow.changed("deactivated", (realm, user), "delete", {"user": user}, None)
+            uow.notify("identity", realm=realm, user=user)
     return {"user": user, "active": True}
 
 
 def user_deactivate(db, ident: Identity, data: dict) -> dict:
     realm, user = ident.realm, data["user"]
-    with db.transaction(ident.user, realm) as tx:
-        grant_store.lock_realm_roots(tx, realm)
-        _require_user(tx.conn, realm, user)
-        holds_root = any(g["cap"] == "root" for g in grant_store.grants_of(tx.conn, realm, user))
-        if holds_root and grant_store.other_root_holders(tx.conn, realm, user) == 0:
+    with unit_of_work(db, realm, ident.user) as uow:
+        grant_store.lock_realm_roots(uow.conn, realm)
+        _require_user(uow.conn, realm, user)
+        holds_root = any(g["cap"] == "root" for g in grant_store.grants_of(uow.conn, realm, user))
+        if holds_root and grant_store.other_root_holders(uow.conn, realm, user) == 0:
             raise CruxError("not_allowed", "user", [user], "the last root holder of a realm cannot be deactivated")
-        if grant_store.deactivate(tx, realm, user, ident.user):
-            tx.record_change("deactivated", (realm, user), "insert", None, {"user": user, "deactby": ident.user})
+        if grant_store.deactivate(uow.conn, realm, user, ident.user):
+            uow.changed("deactivated", (realm, user), "insert", None, {"user": user, "deactby": ident.user})
+            uow.notify("identity", realm=realm, user=user)
     return {"user": user, "active": False}
 
 
@@ -253,15 +275,14 @@ def user_deactivate(db, ident: Identity, data: dict) -> dict:
 
 def config_set(db, ident: Identity, data: dict) -> dict:
     realm = ident.realm
-    with db.transaction(ident.user, realm) as tx:
-        _require_slice(tx.conn, realm, data["slice"], "slice")
-        old, new = config_store.set_config(tx, realm, data["slice"], data["name"], data["val"], data.get("descr"), ident.user)
-        tx.record_change("config", (realm, data["slice"], data["name"]), "update" if old else "insert", old, new)
+    with unit_of_work(db, realm, ident.user) as uow:
+        _require_slice(uow.conn, realm, data["slice"], "slice")
+        old, new = config_store.set_config(uow.conn, realm, data["slice"], data["name"], data["val"], data.get("descr"),
+                                           ident.user)
+        uow.changed("config", (realm, data["slice"], data["name"]), "update" if old else "insert", old, new)
     return new
 
 
 def config_get(db, ident: Identity, data: dict) -> list[dict]:
-    with db.connection() as conn:
-        if data.get("slice") is not None:
-            _require_slice(conn, ident.realm, data["slice"], "slice")
+    with db.connection() as conn:    # a list filter: a slice that does not exist matches nothing
         return config_store.get_config(conn, ident.realm, data.get("slice"))

@@ -7,7 +7,7 @@
     slice_active(realm, slice)         -> bool | None             (effective now; None: no such slice)
 
 Entries are immutable snapshots, replaced and never changed, so a running evaluation is not
-disturbed by a concurrent edit. Rule writes (stepworkflows included) send `notify(tx, "rules",
+disturbed by a concurrent edit. Rule writes (stepworkflows included) send `uow.notify("rules",
 realm=, slice=, app=, cls=)`; slice writes send "slice" {realm, slice}; a listener (re)connect drops
 everything, and while the listener is disconnected nothing loaded is kept. A load that races an
 invalidation of its slice or app (the invalidation came after the load started) is used once
@@ -26,6 +26,7 @@ from crux.errors import CruxError, not_found
 from crux.services.rules import require_slice_app
 from crux.store import realms as realm_store
 from crux.store import rules as rule_store
+from crux.store.scope import Scope
 
 _EMPTY: Mapping = MappingProxyType({})
 
@@ -191,7 +192,7 @@ class RulesetCache:
 
     def _load_family(self, realm, slice_id, app, cls):
         with self.db.connection() as conn:
-            row = rule_store.family_rows(conn, realm, slice_id, app, cls)
+            row = rule_store.family_rows(conn, Scope(realm, slice_id, app), cls)
         if row is None:
             return None, False      # not kept: names that do not exist must not fill the memory
         doc = {"class": cls, "patternschema": row["patternschema"], "actionschema": row["actionschema"]}
@@ -209,7 +210,7 @@ class RulesetCache:
 
     def _load_app(self, realm, slice_id, app):
         with self.db.connection() as conn:
-            row = rule_store.app_index(conn, realm, slice_id, app)
+            row = rule_store.app_index(conn, Scope(realm, slice_id, app))
         require_slice_app(row, slice_id, app)
         if not row["rulesets"] and not row["stepworkflows"]:
             return AppIndex(_EMPTY, _EMPTY, _EMPTY), False     # not kept: an app's deletion sends no notice

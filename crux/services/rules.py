@@ -2,24 +2,24 @@
 
 Business rulesets and workflows are the same thing in two kinds (`brwf` B and W): the `Kind`
 says which table rows a call family sees and how its payload and results name the rules.
-Each write is one transaction that holds the (realm, slice, app) rule lock, writes its changelog
-rows and notifies every process's ruleset cache (the writer's own at commit).
+Each write is one unit of work (crux/services/uow.py) that holds the scope's rule lock, writes
+its changelog rows and notifies every process's ruleset cache (the writer's own at commit).
 Capabilities are checked by the API (crux/api/auth.py); list calls filter rows to the caller's apps.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
-
-import psycopg
 
 from crux.engine import (MatchError, ValidationFailed, make_tracedata, normalize_rules, normalize_schema,
                          validate_ruleset, validate_schema)
 from crux.errors import CruxError, message, not_found
 from crux.services.principal import READ_CAPS, Identity
+from crux.services.uow import UnitOfWork, unit_of_work
 from crux.store import rules as rule_store
-from crux.store.notify import notify
+from crux.store.scope import Scope
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,14 @@ def _ruleset_out(row: dict, kind: Kind, rules: bool = True) -> dict:
     return out
 
 
-def _callers(conn, realm, slice_id, app, cls, name, active_only: bool = False) -> list[str]:
+def _callers(conn, scope: Scope, cls: str, name: str, active_only: bool = False) -> list[str]:
     """The other rulesets of the class that call `name` (only the active ones, if asked)."""
-    return [r["name"] for r in rule_store.app_call_graph(conn, realm, slice_id, app)
+    return [r["name"] for r in rule_store.app_call_graph(conn, scope)
             if r["class"] == cls and r["name"] != name and name in r["calls"] and (r["is_active"] or not active_only)]
+
+
+def _scope(ident: Identity, data: dict) -> Scope:
+    return Scope(ident.realm, data["slice"], data["app"])
 
 
 class RuleService:
@@ -106,21 +110,22 @@ class RuleService:
     # ---- plumbing -------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _write(self, ident: Identity, slice_id: int, app: str, cls: str | None = None):
-        realm = ident.realm
-        with self.db.transaction(ident.user, realm) as tx:
-            rule_store.lock_app_rules(tx, realm, slice_id, app)
-            self._require_slice_app(tx.conn, realm, slice_id, app)
-            yield tx
-            notify(tx, "rules", realm=realm, slice=slice_id, app=app, cls=cls)
+    def _write(self, ident: Identity, scope: Scope, cls: str | None = None) -> Iterator[UnitOfWork]:
+        """A rule write of one scope: serialised with the scope's other rule writes, on an
+        existing slice and app, and every process's ruleset cache told once it commits."""
+        with unit_of_work(self.db, ident.realm, ident.user) as uow:
+            uow.lock(*rule_store.rules_lock_key(scope))
+            self._require_slice_app(uow.conn, scope)
+            yield uow
+            uow.notify("rules", realm=scope.realm, slice=scope.slice, app=scope.app, cls=cls)
 
     @staticmethod
-    def _require_slice_app(conn, realm: str, slice_id: int, app: str) -> None:
-        require_slice_app(rule_store.slice_and_app(conn, realm, slice_id, app), slice_id, app)
+    def _require_slice_app(conn, scope: Scope) -> None:
+        require_slice_app(rule_store.slice_and_app(conn, scope), scope.slice, scope.app)
 
     @staticmethod
-    def _schema_of(conn, realm, slice_id, app, cls, kind: Kind, lock: bool = False) -> dict:
-        row = rule_store.get_schema(conn, realm, slice_id, app, cls, lock=lock)
+    def _schema_of(conn, scope: Scope, cls: str, kind: Kind, lock: bool = False) -> dict:
+        row = rule_store.get_schema(conn, scope, cls, lock=lock)
         if row is None:
             raise not_found("class", cls)
         if row["brwf"] != kind.brwf:
@@ -129,15 +134,15 @@ class RuleService:
         return row
 
     @staticmethod
-    def _ruleset_of(conn, realm, slice_id, app, cls, name, kind: Kind, lock: bool = False) -> dict:
-        row = rule_store.get_ruleset(conn, realm, slice_id, app, cls, name, lock=lock)
+    def _ruleset_of(conn, scope: Scope, cls: str, name: str, kind: Kind, lock: bool = False) -> dict:
+        row = rule_store.get_ruleset(conn, scope, cls, name, lock=lock)
         if row is None or row["brwf"] != kind.brwf:
-            RuleService._schema_of(conn, realm, slice_id, app, cls, kind)   # a missing class is named first
+            RuleService._schema_of(conn, scope, cls, kind)   # a missing class is named first
             raise CruxError("not_found", "name", [name], f"{kind.word} ruleset {name} of class {cls} does not exist")
         return row
 
-    def _inactive_ruleset(self, conn, realm, slice_id, app, cls, name, kind: Kind, doing: str) -> dict:
-        row = self._ruleset_of(conn, realm, slice_id, app, cls, name, kind, lock=True)
+    def _inactive_ruleset(self, conn, scope: Scope, cls: str, name: str, kind: Kind, doing: str) -> dict:
+        row = self._ruleset_of(conn, scope, cls, name, kind, lock=True)
         if row["is_active"]:
             raise CruxError("not_allowed", "name", [name], f"{name} is active: deactivate it before {doing} it")
         return row
@@ -153,19 +158,16 @@ class RuleService:
         return normalize_schema(doc)
 
     def schema_new(self, ident: Identity, kind: Kind, data: dict) -> dict:
-        realm, slice_id, app, cls = ident.realm, data["slice"], data["app"], data["class"]
-        try:
-            with self._write(ident, slice_id, app, cls) as tx:
-                old = rule_store.get_schema(tx.conn, realm, slice_id, app, cls)
-                if old is not None:
-                    raise CruxError("already_exist", "class", [cls],
-                                    f"class {cls} already has a {KINDS[old['brwf']].word} schema in slice {slice_id}")
-                doc = self._checked_schema(data, kind)
-                row = rule_store.insert_schema(tx, realm, slice_id, app, cls, kind.brwf, doc, ident.user)
-                out = _schema_out(row)
-                tx.record_change("schema", (realm, slice_id, app, cls), "insert", None, {**out, "brwf": kind.brwf})
-        except psycopg.errors.UniqueViolation:
-            raise CruxError("already_exist", "class", [cls], f"class {cls} already has a schema") from None
+        scope, cls = _scope(ident, data), data["class"]
+        with self._write(ident, scope, cls) as uow:
+            old = rule_store.get_schema(uow.conn, scope, cls)
+            if old is not None:
+                raise CruxError("already_exist", "class", [cls],
+                                f"class {cls} already has a {KINDS[old['brwf']].word} schema in slice {scope.slice}")
+            doc = self._checked_schema(data, kind)
+            row = rule_store.insert_schema(uow.conn, scope, cls, kind.brwf, doc, ident.user)
+            out = _schema_out(row)
+            uow.changed("schema", scope.key(cls), "insert", None, {**out, "brwf": kind.brwf})
         return out
 
     def _refuse_if_used(self, conn, realm: str, schema: dict, what: str) -> None:
@@ -176,13 +178,13 @@ class RuleService:
                             f"({', '.join(users)}); make a new slice instead")
 
     @staticmethod
-    def _refuse_if_mapped(conn, realm: str, slice_id: int, app: str, cls: str, tasks, what: str) -> None:
+    def _refuse_if_mapped(conn, scope: Scope, cls: str, tasks, what: str) -> None:
         """A workflow schema change may not take away a step that stepworkflow maps (the mapping
         would name a step no workflow schema of the app has)."""
-        mapped = rule_store.mapped_steps(conn, realm, slice_id, app)
+        mapped = rule_store.mapped_steps(conn, scope)
         if not mapped:
             return
-        left = rule_store.workflow_steps(conn, realm, slice_id, app, but=cls) | set(tasks)
+        left = rule_store.workflow_steps(conn, scope, but=cls) | set(tasks)
         lost = [step for step in mapped if step not in left]
         if lost:
             raise CruxError("not_allowed", "actionschema.tasks", lost,
@@ -190,34 +192,34 @@ class RuleService:
                             "out by sub-workflows (stepworkflow); delete those mappings first")
 
     def schema_update(self, ident: Identity, kind: Kind, data: dict) -> dict:
-        realm, slice_id, app, cls = ident.realm, data["slice"], data["app"], data["class"]
-        with self._write(ident, slice_id, app, cls) as tx:
-            old = self._schema_of(tx.conn, realm, slice_id, app, cls, kind, lock=True)
-            self._refuse_if_used(tx.conn, realm, old, "changed")
+        scope, cls = _scope(ident, data), data["class"]
+        with self._write(ident, scope, cls) as uow:
+            old = self._schema_of(uow.conn, scope, cls, kind, lock=True)
+            self._refuse_if_used(uow.conn, scope.realm, old, "changed")
             doc = self._checked_schema(data, kind)
             if kind is WORKFLOW:
-                self._refuse_if_mapped(tx.conn, realm, slice_id, app, cls, doc["actionschema"]["tasks"], "changed")
-            row = rule_store.update_schema(tx, old["id"], realm, doc, ident.user)
+                self._refuse_if_mapped(uow.conn, scope, cls, doc["actionschema"]["tasks"], "changed")
+            row = rule_store.update_schema(uow.conn, scope.realm, old["id"], doc, ident.user)
             out = _schema_out(row)
-            tx.record_change("schema", (realm, slice_id, app, cls), "update", _schema_out(old), out)
+            uow.changed("schema", scope.key(cls), "update", _schema_out(old), out)
         return out
 
     def schema_get(self, ident: Identity, kind: Kind, data: dict) -> dict:
-        realm, slice_id, app = ident.realm, data["slice"], data["app"]
+        scope = _scope(ident, data)
         with self.db.connection() as conn:
-            self._require_slice_app(conn, realm, slice_id, app)
-            return _schema_out(self._schema_of(conn, realm, slice_id, app, data["class"], kind))
+            self._require_slice_app(conn, scope)
+            return _schema_out(self._schema_of(conn, scope, data["class"], kind))
 
     def schema_delete(self, ident: Identity, kind: Kind, data: dict) -> dict:
-        realm, slice_id, app, cls = ident.realm, data["slice"], data["app"], data["class"]
-        with self._write(ident, slice_id, app, cls) as tx:
-            old = self._schema_of(tx.conn, realm, slice_id, app, cls, kind, lock=True)
-            self._refuse_if_used(tx.conn, realm, old, "deleted")
+        scope, cls = _scope(ident, data), data["class"]
+        with self._write(ident, scope, cls) as uow:
+            old = self._schema_of(uow.conn, scope, cls, kind, lock=True)
+            self._refuse_if_used(uow.conn, scope.realm, old, "deleted")
             if kind is WORKFLOW:
-                self._refuse_if_mapped(tx.conn, realm, slice_id, app, cls, (), "deleted")
-            rule_store.delete_schema(tx, old["id"], realm)
-            tx.record_change("schema", (realm, slice_id, app, cls), "delete", _schema_out(old), None)
-        return {"slice": slice_id, "app": app, "class": cls}
+                self._refuse_if_mapped(uow.conn, scope, cls, (), "deleted")
+            rule_store.delete_schema(uow.conn, scope.realm, old["id"])
+            uow.changed("schema", scope.key(cls), "delete", _schema_out(old), None)
+        return {"slice": scope.slice, "app": scope.app, "class": cls}
 
     def schema_list(self, ident: Identity, kind: Kind, data: dict) -> list[dict]:
         with self.db.connection() as conn:
@@ -240,45 +242,42 @@ class RuleService:
         return normalize_rules(rules)
 
     def ruleset_new(self, ident: Identity, kind: Kind, data: dict) -> dict:
-        realm, slice_id, app, cls, name = ident.realm, data["slice"], data["app"], data["class"], data["name"]
-        try:
-            with self._write(ident, slice_id, app, cls) as tx:
-                schema = self._schema_of(tx.conn, realm, slice_id, app, cls, kind)
-                graph = rule_store.app_call_graph(tx.conn, realm, slice_id, app)
-                if any(r["class"] == cls and r["name"] == name for r in graph):
-                    raise CruxError("already_exist", "name", [name], f"class {cls} already has a ruleset {name}")
-                other = next((r["class"] for r in graph if r["name"] == name and r["brwf"] == "W"), None) \
-                    if kind is WORKFLOW else None
-                if other is not None:
-                    raise CruxError("already_exist", "name", [name],
-                                    f"app {app} already has a workflow {name} (of class {other})")
-                rules = self._checked_rules(graph, cls, name, kind, schema, data[kind.rules_key])
-                row = rule_store.insert_ruleset(tx, realm, slice_id, app, cls, name, kind.brwf, schema["id"],
-                                                data.get("is_internal", False), rules, ident.user)
-                out = _ruleset_out(row, kind)
-                tx.record_change("ruleset", (realm, slice_id, app, cls, name), "insert", None, {**out, "brwf": kind.brwf})
-        except psycopg.errors.UniqueViolation:
-            raise CruxError("already_exist", "name", [name], f"{kind.word} ruleset {name} already exists") from None
+        scope, cls, name = _scope(ident, data), data["class"], data["name"]
+        with self._write(ident, scope, cls) as uow:
+            schema = self._schema_of(uow.conn, scope, cls, kind)
+            graph = rule_store.app_call_graph(uow.conn, scope)
+            if any(r["class"] == cls and r["name"] == name for r in graph):
+                raise CruxError("already_exist", "name", [name], f"class {cls} already has a ruleset {name}")
+            other = next((r["class"] for r in graph if r["name"] == name and r["brwf"] == "W"), None) \
+                if kind is WORKFLOW else None
+            if other is not None:
+                raise CruxError("already_exist", "name", [name],
+                                f"app {scope.app} already has a workflow {name} (of class {other})")
+            rules = self._checked_rules(graph, cls, name, kind, schema, data[kind.rules_key])
+            row = rule_store.insert_ruleset(uow.conn, scope, cls, name, kind.brwf, schema["id"],
+                                            data.get("is_internal", False), rules, ident.user)
+            out = _ruleset_out(row, kind)
+            uow.changed("ruleset", scope.key(cls, name), "insert", None, {**out, "brwf": kind.brwf})
         return out
 
     def ruleset_update(self, ident: Identity, kind: Kind, data: dict) -> dict:
-        realm, slice_id, app, cls, name = ident.realm, data["slice"], data["app"], data["class"], data["name"]
-        with self._write(ident, slice_id, app, cls) as tx:
-            old = self._inactive_ruleset(tx.conn, realm, slice_id, app, cls, name, kind, "changing")
-            schema = self._schema_of(tx.conn, realm, slice_id, app, cls, kind)
-            graph = rule_store.app_call_graph(tx.conn, realm, slice_id, app)
+        scope, cls, name = _scope(ident, data), data["class"], data["name"]
+        with self._write(ident, scope, cls) as uow:
+            old = self._inactive_ruleset(uow.conn, scope, cls, name, kind, "changing")
+            schema = self._schema_of(uow.conn, scope, cls, kind)
+            graph = rule_store.app_call_graph(uow.conn, scope)
             rules = self._checked_rules(graph, cls, name, kind, schema, data[kind.rules_key])
             internal = data.get("is_internal", old["is_internal"])
-            row = rule_store.update_ruleset(tx, old["id"], realm, rules, internal, ident.user)
+            row = rule_store.update_ruleset(uow.conn, scope.realm, old["id"], rules, internal, ident.user)
             out = _ruleset_out(row, kind)
-            tx.record_change("ruleset", (realm, slice_id, app, cls, name), "update", _ruleset_out(old, kind), out)
+            uow.changed("ruleset", scope.key(cls, name), "update", _ruleset_out(old, kind), out)
         return out
 
     def ruleset_get(self, ident: Identity, kind: Kind, data: dict) -> dict:
-        realm, slice_id, app = ident.realm, data["slice"], data["app"]
+        scope = _scope(ident, data)
         with self.db.connection() as conn:
-            self._require_slice_app(conn, realm, slice_id, app)
-            return _ruleset_out(self._ruleset_of(conn, realm, slice_id, app, data["class"], data["name"], kind), kind)
+            self._require_slice_app(conn, scope)
+            return _ruleset_out(self._ruleset_of(conn, scope, data["class"], data["name"], kind), kind)
 
     def ruleset_list(self, ident: Identity, kind: Kind, data: dict) -> dict:
         with self.db.connection() as conn:
@@ -286,26 +285,26 @@ class RuleService:
         return {kind.list_key: [_ruleset_out(r, kind, rules=False) for r in rows]}
 
     def ruleset_delete(self, ident: Identity, kind: Kind, data: dict) -> dict:
-        realm, slice_id, app, cls, name = ident.realm, data["slice"], data["app"], data["class"], data["name"]
-        with self._write(ident, slice_id, app, cls) as tx:
-            old = self._inactive_ruleset(tx.conn, realm, slice_id, app, cls, name, kind, "deleting")
-            callers = _callers(tx.conn, realm, slice_id, app, cls, name)
+        scope, cls, name = _scope(ident, data), data["class"], data["name"]
+        with self._write(ident, scope, cls) as uow:
+            old = self._inactive_ruleset(uow.conn, scope, cls, name, kind, "deleting")
+            callers = _callers(uow.conn, scope, cls, name)
             if callers:
                 raise CruxError("not_allowed", "name", callers, f"{name} is called by {', '.join(callers)}")
-            steps = rule_store.mapped_steps(tx.conn, realm, slice_id, app, workflow=name) if kind is WORKFLOW else []
+            steps = rule_store.mapped_steps(uow.conn, scope, workflow=name) if kind is WORKFLOW else []
             if steps:
                 raise CruxError("not_allowed", "name", steps,
                                 f"{name} carries out steps {', '.join(steps)} (stepworkflow): delete those first")
-            rule_store.delete_ruleset(tx, old["id"], realm)
-            tx.record_change("ruleset", (realm, slice_id, app, cls, name), "delete", _ruleset_out(old, kind), None)
-        return {"id": old["id"], "slice": slice_id, "app": app, "class": cls, "name": name}
+            rule_store.delete_ruleset(uow.conn, scope.realm, old["id"])
+            uow.changed("ruleset", scope.key(cls, name), "delete", _ruleset_out(old, kind), None)
+        return {"id": old["id"], "slice": scope.slice, "app": scope.app, "class": cls, "name": name}
 
     def ruleset_activate(self, ident: Identity, kind: Kind, data: dict) -> dict:
         """Activate a ruleset and everything reachable through its calls (all or nothing)."""
-        realm, slice_id, app, cls, name = ident.realm, data["slice"], data["app"], data["class"], data["name"]
-        with self._write(ident, slice_id, app, cls) as tx:
-            self._ruleset_of(tx.conn, realm, slice_id, app, cls, name, kind)
-            family = {r["name"]: r for r in rule_store.app_call_graph(tx.conn, realm, slice_id, app) if r["class"] == cls}
+        scope, cls, name = _scope(ident, data), data["class"], data["name"]
+        with self._write(ident, scope, cls) as uow:
+            self._ruleset_of(uow.conn, scope, cls, name, kind)
+            family = {r["name"]: r for r in rule_store.app_call_graph(uow.conn, scope) if r["class"] == cls}
             seen, order, missing = {name}, [name], []
             for current in order:           # grows while walking: breadth first
                 for callee in family[current]["calls"]:
@@ -319,26 +318,24 @@ class RuleService:
                 raise CruxError.many(missing)
             todo = [family[n] for n in order if not family[n]["is_active"]]
             if todo:
-                rule_store.set_rulesets_active(tx, realm, [r["id"] for r in todo], True, ident.user)
-            for r in todo:
-                tx.record_change("ruleset", (realm, slice_id, app, cls, r["name"]), "update",
-                                 {"is_active": False}, {"is_active": True})
+                rule_store.set_rulesets_active(uow.conn, scope.realm, [r["id"] for r in todo], True, ident.user)
+            uow.changed_many("ruleset", [(scope.key(cls, r["name"]), "update", {"is_active": False}, {"is_active": True})
+                                         for r in todo])
         return {"ntraversed": len(order), "nactivated": len(todo)}
 
     def ruleset_deactivate(self, ident: Identity, kind: Kind, data: dict) -> dict:
         """Deactivate one ruleset; refused while an active ruleset calls it (active rulesets stay
         a closed, unchangeable set)."""
-        realm, slice_id, app, cls, name = ident.realm, data["slice"], data["app"], data["class"], data["name"]
-        with self._write(ident, slice_id, app, cls) as tx:
-            old = self._ruleset_of(tx.conn, realm, slice_id, app, cls, name, kind, lock=True)
+        scope, cls, name = _scope(ident, data), data["class"], data["name"]
+        with self._write(ident, scope, cls) as uow:
+            old = self._ruleset_of(uow.conn, scope, cls, name, kind, lock=True)
             if old["is_active"]:
-                callers = _callers(tx.conn, realm, slice_id, app, cls, name, active_only=True)
+                callers = _callers(uow.conn, scope, cls, name, active_only=True)
                 if callers:
                     raise CruxError("not_allowed", "name", callers,
                                     f"{name} is called by active {', '.join(callers)}: deactivate those first")
-                old = rule_store.set_rulesets_active(tx, realm, [old["id"]], False, ident.user)[0]
-                tx.record_change("ruleset", (realm, slice_id, app, cls, name), "update",
-                                 {"is_active": True}, {"is_active": False})
+                old = rule_store.set_rulesets_active(uow.conn, scope.realm, [old["id"]], False, ident.user)[0]
+                uow.changed("ruleset", scope.key(cls, name), "update", {"is_active": True}, {"is_active": False})
         return _ruleset_out(old, kind, rules=False)
 
     # ---- stepworkflows --------------------------------------------------------------------
@@ -346,30 +343,29 @@ class RuleService:
     def stepworkflow_new(self, ident: Identity, data: dict, replace: bool = False) -> dict:
         """Map a step to the workflow that carries it out; with `replace`, an existing mapping of
         the step is replaced in the same transaction (one `update` changelog row)."""
-        realm, slice_id, app, step, workflow = ident.realm, data["slice"], data["app"], data["step"], data["workflow"]
-        try:
-            with self._write(ident, slice_id, app) as tx:
-                if rule_store.workflow_class(tx.conn, realm, slice_id, app, workflow) is None:
-                    raise CruxError("not_found", "workflow", [workflow], f"workflow {workflow} does not exist")
-                if step not in rule_store.workflow_steps(tx.conn, realm, slice_id, app):
-                    raise CruxError("invalid", "step", [step], f"{step} is not a step of any workflow schema of app {app}")
-                old = rule_store.get_stepworkflow(tx.conn, realm, slice_id, app, step, lock=True) if replace else None
-                if old is not None:
-                    rule_store.delete_stepworkflow(tx, realm, slice_id, app, step)
-                row = rule_store.insert_stepworkflow(tx, realm, slice_id, app, step, workflow, ident.user)
-                tx.record_change("stepworkflow", (realm, slice_id, app, step), "update" if old else "insert", old, row)
-        except psycopg.errors.UniqueViolation:
-            raise CruxError("already_exist", "step", [step], f"step {step} already has a workflow") from None
+        scope, step, workflow = _scope(ident, data), data["step"], data["workflow"]
+        with self._write(ident, scope) as uow:
+            if rule_store.workflow_class(uow.conn, scope, workflow) is None:
+                raise CruxError("not_found", "workflow", [workflow], f"workflow {workflow} does not exist")
+            if step not in rule_store.workflow_steps(uow.conn, scope):
+                raise CruxError("invalid", "step", [step], f"{step} is not a step of any workflow schema of app {scope.app}")
+            old = rule_store.get_stepworkflow(uow.conn, scope, step, lock=True)
+            if old is not None and not replace:
+                raise CruxError("already_exist", "step", [step], f"step {step} already has a workflow")
+            if old is not None:
+                rule_store.delete_stepworkflow(uow.conn, scope, step)
+            row = rule_store.insert_stepworkflow(uow.conn, scope, step, workflow, ident.user)
+            uow.changed("stepworkflow", scope.key(step), "update" if old else "insert", old, row)
         return row
 
     def stepworkflow_delete(self, ident: Identity, data: dict) -> dict:
-        realm, slice_id, app, step = ident.realm, data["slice"], data["app"], data["step"]
-        with self._write(ident, slice_id, app) as tx:
-            old = rule_store.get_stepworkflow(tx.conn, realm, slice_id, app, step, lock=True)
+        scope, step = _scope(ident, data), data["step"]
+        with self._write(ident, scope) as uow:
+            old = rule_store.get_stepworkflow(uow.conn, scope, step, lock=True)
             if old is None:
                 raise not_found("step", step)
-            rule_store.delete_stepworkflow(tx, realm, slice_id, app, step)
-            tx.record_change("stepworkflow", (realm, slice_id, app, step), "delete", old, None)
+            rule_store.delete_stepworkflow(uow.conn, scope, step)
+            uow.changed("stepworkflow", scope.key(step), "delete", old, None)
         return old
 
     def stepworkflow_list(self, ident: Identity, data: dict) -> dict:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from crux.errors import CruxError, not_found
 from crux.services.principal import Identity
 from crux.services.rules import class_mismatch, converted, run_match
+from crux.services.uow import unit_of_work
 from crux.store import instances as store
 
 START = "START"
@@ -80,7 +81,9 @@ class InstanceService:
         _, cls, _, ev = self._evaluate_runnable(realm, slice_id, app, name, data["entity"], START, False,
                                                 data.get("trace", 0))
         key = {"slice": slice_id, "app": app, "class": cls, "workflow": name, "entityid": data["entityid"]}
-        outcome = store.new_instance(self.db, realm, key, ev.tasks, ev.nextstep, data.get("parent"))
+        with unit_of_work(self.db, realm, ident.user, "pipeline") as uow:
+            pending = store.new_instance(uow.conn, realm, key, ev.tasks, ev.nextstep, data.get("parent"))
+        outcome = pending.outcome()
         if outcome.taken:
             raise CruxError("already_exist", "entityid", [data["entityid"]],
                             f"entity {data['entityid']} already has an open instance of workflow {name}")
@@ -116,8 +119,9 @@ class InstanceService:
         early = _Early(family, typed, step, ev)
         if ev.done or len(ev.tasks) != 1:
             return None, early
-        loggedat = store.move_alone(self.db, realm, row_id, (slice_id, app, name), step,
-                                    "failed" if failed else "done", ev.tasks[0])
+        with unit_of_work(self.db, realm, ident.user, "statement") as uow:
+            loggedat = store.move_alone(uow.conn, realm, row_id, (slice_id, app, name), step,
+                                        "failed" if failed else "done", ev.tasks[0])
         if loggedat is None:
             return None, early
         return self._answer(realm, slice_id, app, ev, ids={ev.tasks[0]: row_id}, loggedat=loggedat), None
@@ -125,7 +129,8 @@ class InstanceService:
     def _mark_done_locked(self, ident: Identity, data: dict, early: _Early | None = None) -> dict:
         realm, row_id, step = ident.realm, data["id"], data["step"]
         failed = data.get("stepfailed", False)
-        with store.locked_instance(self.db, realm, row_id) as inst:
+        with unit_of_work(self.db, realm, ident.user, "pipeline") as uow:
+            inst = store.lock_instance(uow.conn, realm, row_id)
             row = next((r for r in inst.rows if r["id"] == row_id), None)
             if row is None:
                 raise not_found("id", row_id)
@@ -173,7 +178,8 @@ class InstanceService:
 
     def abort(self, ident: Identity, data: dict) -> dict:
         given = _exactly_one(data, "id", "entityid")
-        ids = store.abort(self.db, ident.realm, row_id=data.get("id"), entityid=data.get("entityid"))
+        with unit_of_work(self.db, ident.realm, ident.user) as uow:
+            ids = store.abort(uow.conn, ident.realm, row_id=data.get("id"), entityid=data.get("entityid"))
         if not ids:
             raise not_found(given, data[given])
         return {"aborted": ids}

@@ -4,9 +4,9 @@ from __future__ import annotations
 APP_COLUMNS = "a.shortnamelc AS name, a.shortname, a.longname AS descr, a.setat AS createdat, a.setby AS createdby"
 
 
-def get_app(conn, realm: str, name: str) -> dict | None:
-    return conn.execute(f"SELECT {APP_COLUMNS} FROM app a WHERE a.realm = %s AND a.shortnamelc = %s",
-                        (realm, name.lower())).fetchone()
+def get_app(conn, realm: str, name: str, lock: bool = False) -> dict | None:
+    return conn.execute(f"SELECT {APP_COLUMNS} FROM app a WHERE a.realm = %s AND a.shortnamelc = %s"
+                        + (" FOR UPDATE" if lock else ""), (realm, name.lower())).fetchone()
 
 
 def missing_apps(conn, realm: str, names: list[str]) -> list[str]:
@@ -15,18 +15,19 @@ def missing_apps(conn, realm: str, names: list[str]) -> list[str]:
     return [n for n in names if n not in found]
 
 
-def insert_app(tx, realm: str, name: str, descr: str, who: str) -> dict:
+def insert_app(conn, realm: str, name: str, descr: str, who: str) -> dict:
     """The new app, as get_app gives it."""
-    return tx.one(f"""INSERT INTO app AS a (realm, shortname, shortnamelc, longname, setby)
+    return conn.execute(f"""INSERT INTO app AS a (realm, shortname, shortnamelc, longname, setby)
                       VALUES (%s, %s, %s, %s, %s) RETURNING {APP_COLUMNS}""",
-                  (realm, name, name.lower(), descr, who))
+                        (realm, name, name.lower(), descr, who)).fetchone()
 
 
-def update_app(tx, realm: str, name: str, descr: str, who: str) -> dict | None:
-    """The updated app, as get_app gives it (None when there is no such app)."""
-    return tx.one(f"""UPDATE app a SET longname = %s, setby = %s, setat = now()
-                      WHERE a.realm = %s AND a.shortnamelc = %s RETURNING {APP_COLUMNS}""",
-                  (descr, who, realm, name.lower()))
+def update_app(conn, realm: str, name: str, descr: str) -> dict | None:
+    """The updated app, as get_app gives it (None when there is no such app). `setat`/`setby`
+    say who created the app and when (answered as createdat/createdby): an update keeps them;
+    the changelog says who changed what."""
+    return conn.execute(f"""UPDATE app a SET longname = %s WHERE a.realm = %s AND a.shortnamelc = %s
+                            RETURNING {APP_COLUMNS}""", (descr, realm, name.lower())).fetchone()
 
 
 def app_in_use(conn, realm: str, name: str) -> bool:
@@ -37,8 +38,8 @@ def app_in_use(conn, realm: str, name: str) -> bool:
         {"r": realm, "a": name.lower()}).fetchone()["used"]
 
 
-def delete_app(tx, realm: str, name: str) -> None:
-    tx.execute("DELETE FROM app WHERE realm = %s AND shortnamelc = %s", (realm, name.lower()))
+def delete_app(conn, realm: str, name: str) -> None:
+    conn.execute("DELETE FROM app WHERE realm = %s AND shortnamelc = %s", (realm, name.lower()))
 
 
 def list_apps(conn, realm: str) -> list[dict]:

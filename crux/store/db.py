@@ -1,9 +1,7 @@
-"""The database lifecycle: where the server is, the connection pool, and the transactions.
+"""The database lifecycle: where the server is and the connection pool.
 
-Connections are autocommit; every write group runs inside `with db.transaction() as tx:` so it
-commits or rolls back as a whole, together with its changelog rows (see `Tx.record_change`).
-The workflow instance calls, which write no changelog, use `db.pipelined()`: one transaction
-whose statements go out without waiting for each other's results.
+Connections are autocommit: a read runs on `db.connection()`; every write runs in a unit of work
+(crux/services/uow.py), the one place that opens transactions.
 """
 from __future__ import annotations
 
@@ -12,15 +10,11 @@ import logging
 import threading
 
 import psycopg
-from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from crux import log
 from crux.config import Settings
 from crux.errors import CruxError
-from crux.jsontext import dumps
 
 _logger = logging.getLogger("crux.db")
 _embedded_lock = threading.Lock()
@@ -59,47 +53,6 @@ def resolve_url(settings: Settings) -> str:
     return settings.database_url or embedded_url(settings)
 
 
-class Tx:
-    """One open transaction: the connection plus the changes to log once it commits."""
-
-    def __init__(self, conn: psycopg.Connection, who: str | None, realm: str | None):
-        self.conn = conn
-        self.who = who
-        self.realm = realm
-        self._changes: list[dict] = []
-        self._notices: list[str] = []
-
-    def execute(self, query, params=None):
-        return self.conn.execute(query, params)
-
-    def one(self, query, params=None):
-        return self.conn.execute(query, params).fetchone()
-
-    def all(self, query, params=None):
-        return self.conn.execute(query, params).fetchall()
-
-    def record_change(self, entity: str, key, op: str, old: dict | None, new: dict | None) -> None:
-        """Write the changelog row (SPEC §1) in this transaction; log the `C` line after commit."""
-        key_text = key if isinstance(key, str) else "/".join(str(k) for k in key)
-        self.conn.execute(
-            "INSERT INTO changelog (realm, who, entity, key, op, old, new) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (self.realm, self.who or "", entity, key_text, op,
-             None if old is None else Jsonb(old, dumps), None if new is None else Jsonb(new, dumps)))
-        self._changes.append({"entity": entity, "key": key_text, "op": op, "old": old, "new": new})
-
-    def after_commit(self, notice: str) -> None:
-        """Queue a cache notice for this process's own listeners, delivered once committed."""
-        self._notices.append(notice)
-
-    def committed(self, deliver) -> None:
-        for change in self._changes:
-            log.change(who=self.who, realm=self.realm, **change)
-        for notice in self._notices:
-            deliver(notice)
-        self._changes.clear()
-        self._notices.clear()
-
-
 class Database:
     def __init__(self, settings: Settings, url: str | None = None):
         self.settings = settings
@@ -136,31 +89,6 @@ class Database:
     def _check_pool(self) -> None:
         with contextlib.suppress(Exception):
             self.pool.check()
-
-    @contextlib.contextmanager
-    def transaction(self, who: str | None = None, realm: str | None = None):
-        with self.connection() as conn:
-            tx = Tx(conn, who, realm)
-            with conn.transaction():
-                yield tx
-            tx.committed(self.deliver_notice)
-
-    @contextlib.contextmanager
-    def pipelined(self):
-        """One transaction in pipeline mode on a pooled connection: statements are sent without
-        waiting, results are read when a cursor is fetched, and the commit goes with the last
-        writes (so a block of lock, read, write is two round trips)."""
-        with self.connection() as conn:
-            try:
-                with conn.pipeline():
-                    conn.execute("BEGIN")
-                    yield conn
-                    conn.execute("COMMIT")
-            except BaseException:
-                if conn.info.transaction_status != TransactionStatus.IDLE:
-                    with contextlib.suppress(Exception):
-                        conn.execute("ROLLBACK")
-                raise
 
 
 @contextlib.contextmanager

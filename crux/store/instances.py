@@ -13,7 +13,6 @@ row in the same statement that writes the step; every step that ends closes it.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -72,20 +71,30 @@ class NewOutcome:
     ids: dict[str, int]         # step -> new row id (empty when nothing was stored)
 
 
-def new_instance(db, realm: str, key: dict, steps: list[str], nextstep: str | None,
-                 parent: int | None) -> NewOutcome:
+class PendingNew:
+    """`new_instance`'s statements, sent; `outcome()` reads their result once they have run
+    (in a pipelined unit of work: after it has committed, so lock, insert and commit go out
+    in one round trip)."""
+
+    def __init__(self, cursor):
+        self._cursor = cursor
+
+    def outcome(self) -> NewOutcome:
+        rows = self._cursor.fetchall()
+        first = rows[0]
+        return NewOutcome(first["taken"], first["parent_ok"], first["loggedat"],
+                          {r["step"]: r["id"] for r in rows if r["id"] is not None})
+
+
+def new_instance(conn, realm: str, key: dict, steps: list[str], nextstep: str | None,
+                 parent: int | None) -> PendingNew:
     """Store one row per step of a new instance, all with `nextstep` (the step itself when it is
     the only one), unless the entity already has one open (or the parent row is missing);
-    `steps` empty only checks. key: slice, app, class, workflow, entityid.
-    One round trip: lock, check-and-insert, commit."""
+    `steps` empty only checks. key: slice, app, class, workflow, entityid. Takes the instance's
+    lock first."""
     params = {**key, "realm": realm, "steps": steps, "nextstep": nextstep, "parent": parent}
-    with db.pipelined() as conn:
-        conn.execute(LOCK_BY_KEY, params)
-        cur = conn.execute(NEW_INSTANCE, params)
-    rows = cur.fetchall()
-    first = rows[0]
-    return NewOutcome(first["taken"], first["parent_ok"], first["loggedat"],
-                      {r["step"]: r["id"] for r in rows if r["id"] is not None})
+    conn.execute(LOCK_BY_KEY, params)
+    return PendingNew(conn.execute(NEW_INSTANCE, params))
 
 
 # ---- wfinstancemarkdone -----------------------------------------------------------------------
@@ -219,15 +228,13 @@ class LockedInstance:
         return {} if self._cursor is None else {r["step"]: r["id"] for r in self._cursor.fetchall()}
 
 
-@contextlib.contextmanager
-def locked_instance(db, realm: str, row_id: int):
-    """The instance holding row `row_id`, locked (rows empty when there is no such row in the
-    realm). One round trip to lock and read; the block's writes go with the commit."""
+def lock_instance(conn, realm: str, row_id: int) -> LockedInstance:
+    """The instance holding row `row_id`, locked until the transaction ends (rows empty when
+    there is no such row in the realm). In a pipelined unit of work: one round trip to lock and
+    read; the writes then go with the commit."""
     params = {"realm": realm, "id": row_id}
-    with db.pipelined() as conn:
-        conn.execute(LOCK_BY_ROW, params)
-        rows = conn.execute(INSTANCE_ROWS, params).fetchall()
-        yield LockedInstance(conn, realm, rows)
+    conn.execute(LOCK_BY_ROW, params)
+    return LockedInstance(conn, realm, conn.execute(INSTANCE_ROWS, params).fetchall())
 
 
 # ---- wfinstancemarkdone of a row known to be alone in its instance -----------------------------
@@ -258,16 +265,15 @@ RETURNING loggedat
 """
 
 
-def move_alone(db, realm: str, row_id: int, key: tuple, step: str, outcome: str,
+def move_alone(conn, realm: str, row_id: int, key: tuple, step: str, outcome: str,
                task: str) -> dt.datetime | None:
     """Move a lone row from `step` to `task` (key: slice, app, workflow); the time it was
     handed out, or None when the row is not (or no longer) alone at `step`, or has a sub-workflow
-    open: nothing is written."""
+    open: nothing is written. One statement (its own transaction when run alone)."""
     slice_id, app, workflow = key
     params = {"realm": realm, "id": row_id, "step": step, "slice": slice_id, "app": app, "workflow": workflow,
               "outcome": outcome, "task": task}
-    with db.connection() as conn:
-        row = conn.execute(MOVE_ALONE, params).fetchone()
+    row = conn.execute(MOVE_ALONE, params).fetchone()
     return None if row is None else row["loggedat"]
 
 
@@ -293,24 +299,24 @@ _LOCK_ENTITY = ("SELECT " + _lock_sql("realm", "slice", "app", "workflow", "enti
           WHERE realm = %(realm)s AND entityid = %(entityid)s ORDER BY slice, app, workflow) k""")
 
 
-def abort(db, realm: str, row_id: int | None = None, entityid: str | None = None) -> list[int]:
+def abort(conn, realm: str, row_id: int | None = None, entityid: str | None = None) -> list[int]:
     """Delete the instance holding `row_id` (or every instance of `entityid`) with all its
-    sub-workflows, closing their open history rows as aborted; return the deleted row ids."""
+    sub-workflows, closing their open history rows as aborted; return the deleted row ids.
+    Runs several statements: call it in a transaction."""
     by_row = row_id is not None
     params = {"realm": realm, "id": row_id, "entityid": entityid}
     deleted: list[dict] = []
-    with db.transaction() as tx:
-        # The named instances' locks first: their rows are then stable until the commit.
-        tx.execute(LOCK_BY_ROW if by_row else _LOCK_ENTITY, params)
-        batch = tx.all(_ABORT.format(seed=_SEED_BY_ROW if by_row else _SEED_BY_ENTITY), params)
-        # Sub-workflows are not locked: repeat with what the deletions touched until a fresh
-        # snapshot finds nothing more.
-        while batch:
-            deleted.extend(batch)
-            after = {"realm": realm, "ids": [r["id"] for r in batch],
-                     "slices": [r["slice"] for r in batch], "apps": [r["app"] for r in batch],
-                     "workflows": [r["workflow"] for r in batch], "entityids": [r["entityid"] for r in batch]}
-            batch = tx.all(_ABORT.format(seed=_SEED_AFTER), after)
+    # The named instances' locks first: their rows are then stable until the commit.
+    conn.execute(LOCK_BY_ROW if by_row else _LOCK_ENTITY, params)
+    batch = conn.execute(_ABORT.format(seed=_SEED_BY_ROW if by_row else _SEED_BY_ENTITY), params).fetchall()
+    # Sub-workflows are not locked: repeat with what the deletions touched until a fresh
+    # snapshot finds nothing more.
+    while batch:
+        deleted.extend(batch)
+        after = {"realm": realm, "ids": [r["id"] for r in batch],
+                 "slices": [r["slice"] for r in batch], "apps": [r["app"] for r in batch],
+                 "workflows": [r["workflow"] for r in batch], "entityids": [r["entityid"] for r in batch]}
+        batch = conn.execute(_ABORT.format(seed=_SEED_AFTER), after).fetchall()
     return sorted(r["id"] for r in deleted)
 
 

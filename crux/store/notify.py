@@ -1,7 +1,7 @@
 """Cache coherence across server processes through PostgreSQL LISTEN/NOTIFY.
 
-Writers call `notify(tx, kind, **key)` inside their transaction, so the message is delivered only
-if and when the write commits. Each process runs one `Listener` thread on a dedicated connection
+Writers send a notice inside their transaction (the unit of work's `notify`, crux/services/uow.py),
+so the message is delivered only if and when the write commits. Each process runs one `Listener` thread on a dedicated connection
 (not from the pool: behind PgBouncer it must bypass the bouncer). Caches subscribe a handler per
 `kind`, plus a reset handler called whenever the listener (re)connects: messages may have been
 missed while it was away, so caches drop everything. While the listener is not connected,
@@ -34,11 +34,14 @@ def process_origin() -> str:
     return _origin[1]
 
 
-def notify(tx, kind: str, **key) -> None:
-    """Tell every process (this one too, at once after commit) that cached data changed."""
-    payload = json.dumps({"kind": kind, "origin": process_origin(), **key}, default=str)
-    tx.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
-    tx.after_commit(payload)
+def notice_payload(kind: str, **key) -> str:
+    """The message telling caches that data of `kind` (and `key`) changed, signed by this process."""
+    return json.dumps({"kind": kind, "origin": process_origin(), **key}, default=str)
+
+
+def send_notice(conn, payload: str) -> None:
+    """NOTIFY every listening process; PostgreSQL sends it when (and if) the transaction commits."""
+    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
 
 
 class Listener:

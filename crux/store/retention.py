@@ -15,11 +15,10 @@ _OLD = {
 }
 
 
-def prune_batch(db, table: str, before: dt.datetime, limit: int, realm: str | None = None) -> int:
+def prune_batch(conn, table: str, before: dt.datetime, limit: int, realm: str | None = None) -> int:
     """Delete up to `limit` rows of `table` (wfhistory or changelog) older than `before`, of
-    `realm` or of every realm, in one transaction; return how many."""
+    `realm` or of every realm; return how many."""
     realm_filter = "" if realm is None else " AND realm = %(realm)s"
-    with db.transaction() as tx:
-        return tx.execute(
-            f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {_OLD[table]}{realm_filter} "
-            "LIMIT %(limit)s)", {"before": before, "limit": limit, "realm": realm}).rowcount
+    return conn.execute(
+        f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {_OLD[table]}{realm_filter} "
+        "LIMIT %(limit)s)", {"before": before, "limit": limit, "realm": realm}).rowcount

@@ -1,8 +1,10 @@
 """Schemas, rulesets (business rulesets and workflows) and stepworkflows (SPEC §1).
 
-In the API a ruleset's `name` is `setname` in the table. Every query carries the realm.
-Rule writes of one (realm, slice, app) are serialised by `lock_app_rules`, so validation
-(known callees, call cycles, "is this schema in use") sees a stable picture until commit.
+In the API a ruleset's `name` is `setname` in the table. Every query carries the realm; the
+functions on one app's rule data take `(conn, scope, ...)`, a `Scope` of (realm, slice, app).
+Rule writes of one scope are serialised by the unit of work's lock on `rules_lock_key(scope)`,
+so validation (known callees, call cycles, "is this schema in use") sees a stable picture until
+commit.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from psycopg.types.json import Jsonb
 
 from crux.jsontext import dumps
 from crux.store.filters import filter_clause
+from crux.store.scope import Scope
 
 SCHEMA_COLUMNS = """s.id, s.slice, s.app, s.class, s.brwf, s.patternschema, s.actionschema,
     s.createdat, s.createdby, s.editedat, s.editedby"""
@@ -22,9 +25,9 @@ def _json(value):
     return Jsonb(value, dumps)
 
 
-def lock_app_rules(tx, realm: str, slice_id: int, app: str) -> None:
-    """Serialise rule writes of one (realm, slice, app) until the transaction ends."""
-    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (f"rules/{realm}/{slice_id}/{app}",))
+def rules_lock_key(scope: Scope) -> tuple:
+    """The advisory lock key serialising rule writes of one scope."""
+    return ("rules", scope.realm, scope.slice, scope.app)
 
 
 # Whether slice %(s)s and app %(a)s of realm %(r)s exist (select-list columns).
@@ -33,34 +36,40 @@ _SLICE_AND_APP_EXIST = """
     EXISTS (SELECT 1 FROM app WHERE realm = %(r)s AND shortnamelc = %(a)s) AS app_exists"""
 
 
-def slice_and_app(conn, realm: str, slice_id: int, app: str) -> dict:
+def _scope_params(scope: Scope) -> dict:
+    return {"r": scope.realm, "s": scope.slice, "a": scope.app}
+
+
+def slice_and_app(conn, scope: Scope) -> dict:
     """Whether the slice and the app exist: {slice_exists, app_exists}."""
-    return conn.execute("SELECT" + _SLICE_AND_APP_EXIST, {"r": realm, "s": slice_id, "a": app}).fetchone()
+    return conn.execute("SELECT" + _SLICE_AND_APP_EXIST, _scope_params(scope)).fetchone()
 
 
 # ---- schemas ----------------------------------------------------------------------------------
 
-def get_schema(conn, realm: str, slice_id: int, app: str, cls: str, lock: bool = False) -> dict | None:
-    sql = f"SELECT {SCHEMA_COLUMNS} FROM schema s WHERE s.realm = %s AND s.slice = %s AND s.app = %s AND s.class = %s"
-    return conn.execute(sql + (" FOR UPDATE" if lock else ""), (realm, slice_id, app, cls)).fetchone()
+def get_schema(conn, scope: Scope, cls: str, lock: bool = False) -> dict | None:
+    sql = f"""SELECT {SCHEMA_COLUMNS} FROM schema s
+              WHERE s.realm = %(r)s AND s.slice = %(s)s AND s.app = %(a)s AND s.class = %(c)s"""
+    return conn.execute(sql + (" FOR UPDATE" if lock else ""), {**_scope_params(scope), "c": cls}).fetchone()
 
 
-def insert_schema(tx, realm: str, slice_id: int, app: str, cls: str, brwf: str, doc: dict, who: str) -> dict:
-    return tx.one(
+def insert_schema(conn, scope: Scope, cls: str, brwf: str, doc: dict, who: str) -> dict:
+    return conn.execute(
         f"""INSERT INTO schema AS s (realm, slice, app, class, brwf, patternschema, actionschema, createdby)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {SCHEMA_COLUMNS}""",
-        (realm, slice_id, app, cls, brwf, _json(doc["patternschema"]), _json(doc["actionschema"]), who))
+        (scope.realm, scope.slice, scope.app, cls, brwf, _json(doc["patternschema"]), _json(doc["actionschema"]),
+         who)).fetchone()
 
 
-def update_schema(tx, schema_id: int, realm: str, doc: dict, who: str) -> dict:
-    return tx.one(
+def update_schema(conn, realm: str, schema_id: int, doc: dict, who: str) -> dict:
+    return conn.execute(
         f"""UPDATE schema s SET patternschema = %s, actionschema = %s, editedat = now(), editedby = %s
             WHERE s.realm = %s AND s.id = %s RETURNING {SCHEMA_COLUMNS}""",
-        (_json(doc["patternschema"]), _json(doc["actionschema"]), who, realm, schema_id))
+        (_json(doc["patternschema"]), _json(doc["actionschema"]), who, realm, schema_id)).fetchone()
 
 
-def delete_schema(tx, schema_id: int, realm: str) -> None:
-    tx.execute("DELETE FROM schema WHERE realm = %s AND id = %s", (realm, schema_id))
+def delete_schema(conn, realm: str, schema_id: int) -> None:
+    conn.execute("DELETE FROM schema WHERE realm = %s AND id = %s", (realm, schema_id))
 
 
 def schema_users(conn, realm: str, schema_id: int) -> list[str]:
@@ -83,13 +92,13 @@ def list_schemas(conn, realm: str, brwf: str, filters: dict, apps: set[str] | No
 
 # ---- rulesets ---------------------------------------------------------------------------------
 
-def get_ruleset(conn, realm: str, slice_id: int, app: str, cls: str, name: str, lock: bool = False) -> dict | None:
+def get_ruleset(conn, scope: Scope, cls: str, name: str, lock: bool = False) -> dict | None:
     sql = f"""SELECT {RULESET_COLUMNS} FROM ruleset r
-              WHERE r.realm = %s AND r.slice = %s AND r.app = %s AND r.class = %s AND r.setname = %s"""
-    return conn.execute(sql + (" FOR UPDATE" if lock else ""), (realm, slice_id, app, cls, name)).fetchone()
+              WHERE r.realm = %(r)s AND r.slice = %(s)s AND r.app = %(a)s AND r.class = %(c)s AND r.setname = %(n)s"""
+    return conn.execute(sql + (" FOR UPDATE" if lock else ""), {**_scope_params(scope), "c": cls, "n": name}).fetchone()
 
 
-def app_call_graph(conn, realm: str, slice_id: int, app: str) -> list[dict]:
+def app_call_graph(conn, scope: Scope) -> list[dict]:
     """Every ruleset of a (realm, slice, app) without its rules: id, name, class, brwf, flags and
     the names it calls (stored rules are canonical, so the keys are known)."""
     return conn.execute(
@@ -99,55 +108,56 @@ def app_call_graph(conn, realm: str, slice_id: int, app: str) -> list[dict]:
                                  LATERAL (VALUES (x->'ruleactions'->>'thencall'), (x->'ruleactions'->>'elsecall'))
                                      AS c(callee)
                             WHERE c.callee <> ''), '{}') AS calls
-           FROM ruleset r WHERE r.realm = %s AND r.slice = %s AND r.app = %s ORDER BY r.id""",
-        (realm, slice_id, app)).fetchall()
+           FROM ruleset r WHERE r.realm = %(r)s AND r.slice = %(s)s AND r.app = %(a)s ORDER BY r.id""",
+        _scope_params(scope)).fetchall()
 
 
-def workflow_class(conn, realm: str, slice_id: int, app: str, name: str) -> str | None:
-    row = conn.execute("""SELECT class FROM ruleset WHERE realm = %s AND slice = %s AND app = %s AND setname = %s
-                          AND brwf = 'W'""", (realm, slice_id, app, name)).fetchone()
+def workflow_class(conn, scope: Scope, name: str) -> str | None:
+    row = conn.execute("""SELECT class FROM ruleset WHERE realm = %(r)s AND slice = %(s)s AND app = %(a)s
+                          AND setname = %(n)s AND brwf = 'W'""", {**_scope_params(scope), "n": name}).fetchone()
     return None if row is None else row["class"]
 
 
-def workflow_steps(conn, realm: str, slice_id: int, app: str, but: str | None = None) -> set[str]:
+def workflow_steps(conn, scope: Scope, but: str | None = None) -> set[str]:
     """The steps (tasks) of every workflow schema of a (realm, slice, app), but class `but`'s."""
     return {r["step"] for r in conn.execute(
         """SELECT jsonb_array_elements_text(actionschema->'tasks') AS step FROM schema
-           WHERE realm = %s AND slice = %s AND app = %s AND brwf = 'W' AND class IS DISTINCT FROM %s""",
-        (realm, slice_id, app, but))}
+           WHERE realm = %(r)s AND slice = %(s)s AND app = %(a)s AND brwf = 'W' AND class IS DISTINCT FROM %(c)s""",
+        {**_scope_params(scope), "c": but})}
 
 
-def mapped_steps(conn, realm: str, slice_id: int, app: str, workflow: str | None = None) -> list[str]:
+def mapped_steps(conn, scope: Scope, workflow: str | None = None) -> list[str]:
     """The steps of a (realm, slice, app) that stepworkflow maps to a sub-workflow (to `workflow`,
     if given)."""
     return [r["step"] for r in conn.execute(
-        """SELECT step FROM stepworkflow WHERE realm = %s AND slice = %s AND app = %s
-             AND (%s::text IS NULL OR workflow = %s) ORDER BY step""", (realm, slice_id, app, workflow, workflow))]
+        """SELECT step FROM stepworkflow WHERE realm = %(r)s AND slice = %(s)s AND app = %(a)s
+             AND (%(w)s::text IS NULL OR workflow = %(w)s) ORDER BY step""", {**_scope_params(scope), "w": workflow})]
 
 
-def insert_ruleset(tx, realm: str, slice_id: int, app: str, cls: str, name: str, brwf: str, schema_id: int,
-                   is_internal: bool, rules: list, who: str) -> dict:
-    return tx.one(
+def insert_ruleset(conn, scope: Scope, cls: str, name: str, brwf: str, schema_id: int, is_internal: bool,
+                   rules: list, who: str) -> dict:
+    return conn.execute(
         f"""INSERT INTO ruleset AS r (realm, slice, app, class, setname, brwf, schemaid, is_internal, ruleset, createdby)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {RULESET_COLUMNS}""",
-        (realm, slice_id, app, cls, name, brwf, schema_id, is_internal, _json(rules), who))
+        (scope.realm, scope.slice, scope.app, cls, name, brwf, schema_id, is_internal, _json(rules), who)).fetchone()
 
 
-def update_ruleset(tx, ruleset_id: int, realm: str, rules: list, is_internal: bool, who: str) -> dict:
-    return tx.one(
+def update_ruleset(conn, realm: str, ruleset_id: int, rules: list, is_internal: bool, who: str) -> dict:
+    return conn.execute(
         f"""UPDATE ruleset r SET ruleset = %s, is_internal = %s, editedat = now(), editedby = %s
             WHERE r.realm = %s AND r.id = %s RETURNING {RULESET_COLUMNS}""",
-        (_json(rules), is_internal, who, realm, ruleset_id))
+        (_json(rules), is_internal, who, realm, ruleset_id)).fetchone()
 
 
-def set_rulesets_active(tx, realm: str, ids: list[int], active: bool, who: str) -> list[dict]:
+def set_rulesets_active(conn, realm: str, ids: list[int], active: bool, who: str) -> list[dict]:
     """The changed rulesets, without their rules."""
-    return tx.all(f"""UPDATE ruleset r SET is_active = %s, editedat = now(), editedby = %s
-                      WHERE r.realm = %s AND r.id = ANY(%s) RETURNING {RULESET_SUMMARY}""", (active, who, realm, ids))
+    return conn.execute(f"""UPDATE ruleset r SET is_active = %s, editedat = now(), editedby = %s
+                            WHERE r.realm = %s AND r.id = ANY(%s) RETURNING {RULESET_SUMMARY}""",
+                        (active, who, realm, ids)).fetchall()
 
 
-def delete_ruleset(tx, ruleset_id: int, realm: str) -> None:
-    tx.execute("DELETE FROM ruleset WHERE realm = %s AND id = %s", (realm, ruleset_id))
+def delete_ruleset(conn, realm: str, ruleset_id: int) -> None:
+    conn.execute("DELETE FROM ruleset WHERE realm = %s AND id = %s", (realm, ruleset_id))
 
 
 def list_rulesets(conn, realm: str, brwf: str, filters: dict, apps: set[str] | None) -> list[dict]:
@@ -163,21 +173,22 @@ def list_rulesets(conn, realm: str, brwf: str, filters: dict, apps: set[str] | N
 STEPWORKFLOW_COLUMNS = "w.slice, w.app, w.step, w.workflow"
 
 
-def get_stepworkflow(conn, realm: str, slice_id: int, app: str, step: str, lock: bool = False) -> dict | None:
-    sql = f"SELECT {STEPWORKFLOW_COLUMNS} FROM stepworkflow w WHERE w.realm = %s AND w.slice = %s AND w.app = %s AND w.step = %s"
-    return conn.execute(sql + (" FOR UPDATE" if lock else ""), (realm, slice_id, app, step)).fetchone()
+def get_stepworkflow(conn, scope: Scope, step: str, lock: bool = False) -> dict | None:
+    sql = f"""SELECT {STEPWORKFLOW_COLUMNS} FROM stepworkflow w
+              WHERE w.realm = %(r)s AND w.slice = %(s)s AND w.app = %(a)s AND w.step = %(step)s"""
+    return conn.execute(sql + (" FOR UPDATE" if lock else ""), {**_scope_params(scope), "step": step}).fetchone()
 
 
-def insert_stepworkflow(tx, realm: str, slice_id: int, app: str, step: str, workflow: str, who: str) -> dict:
-    return tx.one(
+def insert_stepworkflow(conn, scope: Scope, step: str, workflow: str, who: str) -> dict:
+    return conn.execute(
         f"""INSERT INTO stepworkflow AS w (realm, slice, app, step, workflow, createdby)
             VALUES (%s, %s, %s, %s, %s, %s) RETURNING {STEPWORKFLOW_COLUMNS}""",
-        (realm, slice_id, app, step, workflow, who))
+        (scope.realm, scope.slice, scope.app, step, workflow, who)).fetchone()
 
 
-def delete_stepworkflow(tx, realm: str, slice_id: int, app: str, step: str) -> None:
-    tx.execute("DELETE FROM stepworkflow WHERE realm = %s AND slice = %s AND app = %s AND step = %s",
-               (realm, slice_id, app, step))
+def delete_stepworkflow(conn, scope: Scope, step: str) -> None:
+    conn.execute("DELETE FROM stepworkflow WHERE realm = %(r)s AND slice = %(s)s AND app = %(a)s AND step = %(step)s",
+                 {**_scope_params(scope), "step": step})
 
 
 def list_stepworkflows(conn, realm: str, filters: dict, apps: set[str] | None) -> list[dict]:
@@ -189,7 +200,7 @@ def list_stepworkflows(conn, realm: str, filters: dict, apps: set[str] | None) -
 
 # ---- what the ruleset cache loads -------------------------------------------------------------
 
-def app_index(conn, realm: str, slice_id: int, app: str) -> dict:
+def app_index(conn, scope: Scope) -> dict:
     """In one round trip: do the slice and the app exist, the app's rulesets' names/classes/kinds,
     its stepworkflows."""
     return conn.execute(
@@ -199,10 +210,10 @@ def app_index(conn, realm: str, slice_id: int, app: str) -> dict:
                   coalesce((SELECT json_agg(json_build_array(step, workflow) ORDER BY step)
                             FROM stepworkflow WHERE realm = %(r)s AND slice = %(s)s AND app = %(a)s), '[]')
                       AS stepworkflows""",
-        {"r": realm, "s": slice_id, "a": app}).fetchone()
+        _scope_params(scope)).fetchone()
 
 
-def family_rows(conn, realm: str, slice_id: int, app: str, cls: str) -> dict | None:
+def family_rows(conn, scope: Scope, cls: str) -> dict | None:
     """In one round trip (one snapshot): the schema of a class (brwf, patternschema, actionschema),
     its rulesets with rules (`rulesets`: [{name, is_active, is_internal, rules}]) and the names
     and classes of the app's rulesets of other classes (`others`: [[name, class]]); None when
@@ -217,5 +228,5 @@ def family_rows(conn, realm: str, slice_id: int, app: str, cls: str) -> dict | N
                   coalesce((SELECT json_agg(json_build_array(r.setname, r.class) ORDER BY r.id)
                             FROM ruleset r WHERE r.realm = s.realm AND r.slice = s.slice AND r.app = s.app
                                              AND r.class <> s.class), '[]') AS others
-           FROM schema s WHERE s.realm = %s AND s.slice = %s AND s.app = %s AND s.class = %s""",
-        (realm, slice_id, app, cls)).fetchone()
+           FROM schema s WHERE s.realm = %(r)s AND s.slice = %(s)s AND s.app = %(a)s AND s.class = %(c)s""",
+        {**_scope_params(scope), "c": cls}).fetchone()
