@@ -1,13 +1,19 @@
 """The change log (SPEC §1 `changelog`): one row per change to admin or rule data, written by
-the unit of work (crux/services/uow.py) in the transaction that makes the change."""
+the unit of work (crux/services/uow.py) in the transaction that makes the change, with its
+`changed` event (SPEC §9.1) in the same statement."""
 from __future__ import annotations
 
 from psycopg.types.json import Jsonb
 
 from crux.jsontext import dumps
 
-INSERT_CHANGE = """INSERT INTO changelog (realm, who, entity, key, op, old, new)
-VALUES (%(realm)s, %(who)s, %(entity)s, %(key)s, %(op)s, %(old)s, %(new)s)"""
+INSERT_CHANGE = """
+WITH c AS (
+    INSERT INTO changelog (realm, who, entity, key, op, old, new)
+    VALUES (%(realm)s, %(who)s, %(entity)s, %(key)s, %(op)s, %(old)s, %(new)s)
+    RETURNING realm, entity, key, op
+)
+INSERT INTO wfevent (realm, kind, "table", key, op) SELECT realm, 'changed', entity, key, op FROM c"""
 
 
 def key_text(key) -> str:
@@ -20,7 +26,8 @@ def _json(value: dict | None):
 
 
 def insert_changes(conn, realm: str, who: str, rows: list[dict]) -> None:
-    """One changelog row per {entity, key, op, old, new}; many go out in one round trip."""
+    """One changelog row and its `changed` event per {entity, key, op, old, new}; many go out
+    in one round trip."""
     params = [{"realm": realm, "who": who, "entity": r["entity"], "key": r["key"], "op": r["op"],
                "old": _json(r["old"]), "new": _json(r["new"])} for r in rows]
     if len(params) == 1:
