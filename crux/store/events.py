@@ -21,3 +21,94 @@ from __future__ import annotations
 KINDS = ("started", "stepopened", "stepdone", "stepfailed", "steptimedout", "incident", "done", "aborted",
          "changed")
 INSTANCE_KINDS = KINDS[:-1]
+
+EVENT_COLUMNS = ("id", "at", "kind", "realm", "slice", "app", "class", "workflow", "entityid", "wfid", "step",
+                 "attempt", "parent", "worker", "error", "tasks", "table", "key", "op")
+_SELECT_EVENT = ", ".join(f'e."{c}"' for c in EVENT_COLUMNS)
+
+# The events of mark `m`: written by a transaction that is completed in the mark's snapshot and
+# was not in the realm's mark before (`prev`). Such a transaction's id is either at or after
+# prev's xmax, or one of those prev saw running (xip); both conditions can use the index on
+# (realm, xid), and the visibility functions then decide exactly.
+_IN_MARK = """e.realm = {m}.realm
+      AND ((e.xid >= pg_snapshot_xmax({m}.prev) AND e.xid < pg_snapshot_xmax({m}.snap))
+           OR e.xid = ANY(ARRAY(SELECT pg_snapshot_xip({m}.prev))))
+      AND pg_visible_in_snapshot(e.xid, {m}.snap) AND NOT pg_visible_in_snapshot(e.xid, {m}.prev)"""
+
+# A realm's first mark starts from a snapshot in which no transaction is completed.
+_NOTHING = "'1:1:'::pg_snapshot"
+
+# A new mark of the realm, if any event of the realm committed since its last mark. Run it in its
+# own statement after taking the realm's mark lock: its snapshot is then taken after the last
+# mark committed, so marks follow each other.
+TAKE_MARK = f"""
+WITH m AS (
+    SELECT %(realm)s::text AS realm, pg_current_snapshot() AS snap,
+           coalesce((SELECT snap FROM wfeventmark WHERE realm = %(realm)s ORDER BY pos DESC LIMIT 1), {_NOTHING})
+               AS prev
+)
+INSERT INTO wfeventmark (realm, snap, prev)
+SELECT m.realm, m.snap, m.prev FROM m
+WHERE EXISTS (SELECT 1 FROM wfevent e WHERE {_IN_MARK.format(m="m")})
+RETURNING pos"""
+
+
+def mark_lock_key(realm: str) -> tuple:
+    """The advisory lock serialising the marks of a realm."""
+    return ("eventmark", realm)
+
+
+def take_mark(conn, realm: str) -> int | None:
+    """A new mark of the realm (its position) if events committed since the last one; call it in
+    a transaction holding `mark_lock_key(realm)`."""
+    row = conn.execute(TAKE_MARK, {"realm": realm}).fetchone()
+    return None if row is None else row["pos"]
+
+
+def last_mark(conn, realm: str) -> int:
+    """The position of the realm's latest mark (0: none yet)."""
+    row = conn.execute("SELECT max(pos) AS pos FROM wfeventmark WHERE realm = %s", (realm,)).fetchone()
+    return row["pos"] or 0
+
+
+def pruned_to(conn, realm: str) -> tuple[int, int]:
+    """(mark, id) up to which the realm's events were pruned; (0, 0) when none were."""
+    row = conn.execute("SELECT pos, id FROM wfeventpruned WHERE realm = %s", (realm,)).fetchone()
+    return (0, 0) if row is None else (row["pos"], row["id"])
+
+
+def _filters(filters: dict) -> tuple[str, dict]:
+    parts, params = [], {}
+    if filters.get("kinds"):
+        parts.append("e.kind = ANY(%(kinds)s)")
+        params["kinds"] = list(filters["kinds"])
+    for key in ("app", "workflow", "entityid"):
+        if filters.get(key) is not None:
+            parts.append(f"e.{key} = %({key})s")
+            params[key] = filters[key]
+    return "".join(" AND " + p for p in parts), params
+
+
+def read_events(conn, realm: str, after: tuple[int, int], limit: int, filters: dict,
+                upto: tuple[int, int] | None = None) -> list[dict]:
+    """Up to `limit` events of the realm after the cursor `after` = (mark, id) in commit order
+    (mark by mark; by id within a mark), each with its `pos` (mark), matching `filters` (kinds,
+    app, workflow, entityid) and, with `upto`, not after it."""
+    where, params = _filters(filters)
+    bound = ""
+    if upto is not None:
+        bound = " AND (m.pos < %(upto_pos)s OR (m.pos = %(upto_pos)s AND e.id <= %(upto_id)s))"
+        params.update(upto_pos=upto[0], upto_id=upto[1])
+    # Marks in order, each mark's events in id order (an incremental sort on the presorted mark
+    # position), so a page reads only as many marks as it needs.
+    return conn.execute(
+        f"""SELECT m.pos, {_SELECT_EVENT}
+            FROM wfeventmark m
+            CROSS JOIN LATERAL (
+                SELECT e.* FROM wfevent e
+                WHERE {_IN_MARK.format(m="m")}
+                  AND (m.pos > %(pos)s OR e.id > %(id)s){where}
+                ORDER BY e.id LIMIT %(limit)s) e
+            WHERE m.realm = %(realm)s AND m.pos >= %(pos)s{bound}
+            ORDER BY m.pos, e.id LIMIT %(limit)s""",
+        {"realm": realm, "pos": after[0], "id": after[1], "limit": limit, **params}).fetchall()
