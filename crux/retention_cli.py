@@ -13,6 +13,7 @@ import re
 
 import click
 
+EVENT_MARKS_PER_BATCH = 100
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -28,18 +29,28 @@ def parse_age(text: str) -> dt.timedelta:
 def _prune(table: str, what: str, age: str, realm: str | None, batch: int) -> None:
     from crux.config import Settings
     from crux.services.uow import unit_of_work
-    from crux.store import retention
+    from crux.store import events, retention
     from crux.store.db import opened
     before = dt.datetime.now(dt.timezone.utc) - parse_age(age)
-    total = 0
+    realm = realm.lower() if realm else None
+    total = pruned_events = 0
     with opened(Settings.from_env()) as db:
         while True:
-            with unit_of_work(db, realm.lower() if realm else None, "crux") as uow:
-                deleted = retention.prune_batch(uow.conn, table, before, batch, realm.lower() if realm else None)
+            with unit_of_work(db, realm, "crux") as uow:
+                deleted = retention.prune_batch(uow.conn, table, before, batch, realm)
             total += deleted
             if deleted < batch:
                 break
-    click.echo(f"deleted {total} {what} before {before.isoformat(timespec='seconds')}")
+        # Events are kept as long as history (SPEC §9.2): whole marks at a time, so a reader
+        # can tell exactly where its stream was cut.
+        while table == "wfhistory":
+            with unit_of_work(db, realm, "crux") as uow:
+                marks, deleted = events.prune_marks(uow.conn, before, EVENT_MARKS_PER_BATCH, realm)
+            pruned_events += deleted
+            if marks < EVENT_MARKS_PER_BATCH:
+                break
+    click.echo(f"deleted {total} {what} before {before.isoformat(timespec='seconds')}"
+               + (f", and {pruned_events} events" if table == "wfhistory" else ""))
 
 
 def _prune_command(group: click.Group, table: str, what: str, help_age: str, doc: str):

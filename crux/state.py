@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from crux.config import Settings
 from crux.metrics import Metrics
+from crux.services.events import EventService
 from crux.services.identity import IdentityService
 from crux.services.rulecache import RulesetCache
 from crux.services.rules import RuleService
@@ -23,6 +24,7 @@ class Crux:
         self.rules = RulesetCache(self.db, self.listener)
         self.rule_service = RuleService(self.db)
         self.instances = InstanceService(self.db, self.rules)
+        self.events = EventService(self.db)
         self.metrics = Metrics()
 
     def open(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 
 # Each module defines `bp`, a CallBlueprint (or a plain Blueprint for service endpoints).
-CALL_MODULES = ["crux.api.admin", "crux.api.rules", "crux.api.workflows", "crux.api.instances"]
+CALL_MODULES = ["crux.api.admin", "crux.api.rules", "crux.api.workflows", "crux.api.instances", "crux.api.events"]
 SERVICE_MODULES = ["crux.api.service"]
 
 

@@ -18,6 +18,9 @@ What each kind carries (other fields null):
 """
 from __future__ import annotations
 
+# a cursor at the end of a mark: every event of that mark has been read
+MARK_END = 2**63 - 1
+
 KINDS = ("started", "stepopened", "stepdone", "stepfailed", "steptimedout", "incident", "done", "aborted",
          "changed")
 INSTANCE_KINDS = KINDS[:-1]
@@ -112,3 +115,38 @@ def read_events(conn, realm: str, after: tuple[int, int], limit: int, filters: d
             WHERE m.realm = %(realm)s AND m.pos >= %(pos)s{bound}
             ORDER BY m.pos, e.id LIMIT %(limit)s""",
         {"realm": realm, "pos": after[0], "id": after[1], "limit": limit, **params}).fetchall()
+
+
+def prune_marks(conn, before, limit: int, realm: str | None = None) -> tuple[int, int]:
+    """Delete the events of up to `limit` whole marks taken before `before` (of `realm`, or of
+    every realm), oldest first, and those marks; record per realm how far its stream was pruned.
+    Returns how many marks and events were deleted."""
+    realm_filter = "" if realm is None else " AND realm = %(realm)s"
+    marks = conn.execute(
+        f"""DELETE FROM wfeventmark WHERE (realm, pos) IN (
+                SELECT realm, pos FROM wfeventmark WHERE at < %(before)s{realm_filter} ORDER BY pos LIMIT %(limit)s)
+            RETURNING realm, pos, snap, prev""", {"before": before, "limit": limit, "realm": realm}).fetchall()
+    if not marks:
+        return 0, 0
+    gone = conn.execute(
+        f"""WITH m AS (SELECT * FROM unnest(%(realms)s::text[], %(pos)s::bigint[], %(snaps)s::pg_snapshot[],
+                                            %(prevs)s::pg_snapshot[]) AS m(realm, pos, snap, prev))
+            DELETE FROM wfevent e USING m WHERE {_IN_MARK.format(m="m")}
+            RETURNING m.realm, m.pos, e.id""",
+        {"realms": [m["realm"] for m in marks], "pos": [m["pos"] for m in marks],
+         "snaps": [str(m["snap"]) for m in marks], "prevs": [str(m["prev"]) for m in marks]}).fetchall()
+    # per realm: its last pruned mark, and the last event of it (a cursor there lost nothing)
+    last: dict[str, tuple[int, int]] = {}
+    for m in marks:
+        last[m["realm"]] = max(last.get(m["realm"], (0, 0)), (m["pos"], 0))
+    for e in gone:
+        if (e["pos"], 0) == (last[e["realm"]][0], 0):
+            last[e["realm"]] = max(last[e["realm"]], (e["pos"], e["id"]))
+    conn.execute(
+        """INSERT INTO wfeventpruned (realm, pos, id)
+           SELECT * FROM unnest(%(realms)s::text[], %(pos)s::bigint[], %(ids)s::bigint[])
+           ON CONFLICT (realm) DO UPDATE SET pos = excluded.pos, id = excluded.id
+               WHERE (excluded.pos, excluded.id) > (wfeventpruned.pos, wfeventpruned.id)""",
+        {"realms": list(last), "pos": [p for p, _ in last.values()], "ids": [i for _, i in last.values()]})
+    deleted = len(gone)
+    return len(marks), deleted
