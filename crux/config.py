@@ -46,6 +46,8 @@ class Settings:
     # this bounds how long a cache may live without any notification at all
     identity_ttl: float = 30.0
     log_level: str = "info"
+    # webhooks may point only at these hosts or networks (comma-separated names and CIDRs); empty: anywhere
+    webhook_allow: str = ""
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -8,6 +8,7 @@ from crux.services.identity import IdentityService
 from crux.services.rulecache import RulesetCache
 from crux.services.rules import RuleService
 from crux.services.tokens import TokenVerifier
+from crux.services.webhooks import WebhookService
 from crux.services.workflow import InstanceService
 from crux.store.db import Database
 from crux.store.notify import Listener
@@ -25,6 +26,7 @@ class Crux:
         self.rule_service = RuleService(self.db)
         self.instances = InstanceService(self.db, self.rules)
         self.events = EventService(self.db)
+        self.webhooks = WebhookService(self.db, self.events, settings)
         self.metrics = Metrics()
 
     def open(self) -> None:

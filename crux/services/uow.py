@@ -47,6 +47,7 @@ UNIQUE_FIELDS = {
     "ruleset_realm_slice_app_class_setname_key": "name",
     "ruleset_workflow_name": "name",
     "stepworkflow_pkey": "step",
+    "webhook_realm_name_key": "name",
 }
 _KEY_VALUES = re.compile(r"\)=\((.*)\) already exists")
 

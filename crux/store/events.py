@@ -33,7 +33,7 @@ _SELECT_EVENT = ", ".join(f'e."{c}"' for c in EVENT_COLUMNS)
 # was not in the realm's mark before (`prev`). Such a transaction's id is either at or after
 # prev's xmax, or one of those prev saw running (xip); both conditions can use the index on
 # (realm, xid), and the visibility functions then decide exactly.
-_IN_MARK = """e.realm = {m}.realm
+IN_MARK = """e.realm = {m}.realm
       AND ((e.xid >= pg_snapshot_xmax({m}.prev) AND e.xid < pg_snapshot_xmax({m}.snap))
            OR e.xid = ANY(ARRAY(SELECT pg_snapshot_xip({m}.prev))))
       AND pg_visible_in_snapshot(e.xid, {m}.snap) AND NOT pg_visible_in_snapshot(e.xid, {m}.prev)"""
@@ -52,7 +52,7 @@ WITH m AS (
 )
 INSERT INTO wfeventmark (realm, snap, prev)
 SELECT m.realm, m.snap, m.prev FROM m
-WHERE EXISTS (SELECT 1 FROM wfevent e WHERE {_IN_MARK.format(m="m")})
+WHERE EXISTS (SELECT 1 FROM wfevent e WHERE {IN_MARK.format(m="m")})
 RETURNING pos"""
 
 
@@ -109,7 +109,7 @@ def read_events(conn, realm: str, after: tuple[int, int], limit: int, filters: d
             FROM wfeventmark m
             CROSS JOIN LATERAL (
                 SELECT e.* FROM wfevent e
-                WHERE {_IN_MARK.format(m="m")}
+                WHERE {IN_MARK.format(m="m")}
                   AND (m.pos > %(pos)s OR e.id > %(id)s){where}
                 ORDER BY e.id LIMIT %(limit)s) e
             WHERE m.realm = %(realm)s AND m.pos >= %(pos)s{bound}
@@ -131,7 +131,7 @@ def prune_marks(conn, before, limit: int, realm: str | None = None) -> tuple[int
     gone = conn.execute(
         f"""WITH m AS (SELECT * FROM unnest(%(realms)s::text[], %(pos)s::bigint[], %(snaps)s::pg_snapshot[],
                                             %(prevs)s::pg_snapshot[]) AS m(realm, pos, snap, prev))
-            DELETE FROM wfevent e USING m WHERE {_IN_MARK.format(m="m")}
+            DELETE FROM wfevent e USING m WHERE {IN_MARK.format(m="m")}
             RETURNING m.realm, m.pos, e.id""",
         {"realms": [m["realm"] for m in marks], "pos": [m["pos"] for m in marks],
          "snaps": [str(m["snap"]) for m in marks], "prevs": [str(m["prev"]) for m in marks]}).fetchall()
