@@ -153,6 +153,7 @@ def openapi_write(path):
 # Commands kept in modules of their own.
 from crux.rules_cli import rules  # noqa: E402
 from crux.rules_load import load_command  # noqa: E402
+from crux.events_cli import events  # noqa: E402
 from crux.retention_cli import changelog, history  # noqa: E402
 from crux.workflow_cli import workflow  # noqa: E402
 
@@ -161,6 +162,7 @@ cli.add_command(load_command)
 cli.add_command(workflow)
 cli.add_command(history)
 cli.add_command(changelog)
+cli.add_command(events)
 
 
 def main():

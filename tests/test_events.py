@@ -185,3 +185,58 @@ def test_pruned_events_are_reported_lost(realm, run_cli, conn):
     assert realm.ok("wfeventlist", {"after": page["next"]})["lost"] is False
     # without a cursor, reading starts at the oldest event kept
     assert [e["key"].rsplit("/", 1)[-1] for e in realm.ok("wfeventlist", {})["events"]] == ["NEW"]
+
+
+# ---- crux events tail -------------------------------------------------------------------------
+
+def test_events_tail_prints_json_lines(realm, run_cli):
+    import json
+    realm.ok("configset", {"slice": 1, "name": "one", "val": "x"})
+    realm.app_new("shop")
+    code, out = run_cli("events", "tail", "--realm", realm.name, "--from-start")
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert code == 0 and [e["table"] for e in lines] == ["realm", "config", "app"]
+    code, out = run_cli("events", "tail", "--realm", realm.name, "--from-start", "--kinds", "stepdone")
+    assert code == 0 and not [line for line in out.splitlines() if line.startswith("{")]
+    code, out = run_cli("events", "tail", "--realm", realm.name)          # from the current end: nothing
+    assert code == 0 and not [line for line in out.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize("args,text", [
+    (["--realm", "nosuchrealm"], "realm nosuchrealm does not exist"),
+    (["--kinds", "nosuch"], "unknown kinds nosuch"),
+    (["--after", "garbage"], "not a cursor"),
+])
+def test_events_tail_refuses_bad_options(realm, run_cli, args, text):
+    from click.testing import CliRunner
+
+    from crux.cli import cli
+    args = args if args[0] == "--realm" else ["--realm", realm.name, *args]
+    result = CliRunner().invoke(cli, ["events", "tail", *args])
+    assert result.exit_code != 0 and text in result.output and "Traceback" not in result.output
+
+
+def test_events_tail_follows(realm, database_url, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    env = {**os.environ, "CRUX_DATABASE_URL": database_url, "CRUX_DATA_DIR": str(tmp_path)}
+    start = realm.ok("wfeventlist", {})["next"]
+    with subprocess.Popen([sys.executable, "-m", "crux.cli", "events", "tail", "--realm", realm.name, "--follow",
+                           "--after", start], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        watchdog = threading.Timer(30, proc.kill)       # a hung read ends with the process
+        watchdog.start()
+        try:
+            realm.ok("configset", {"slice": 1, "name": "followed", "val": "x"})
+            line = proc.stdout.readline()        # waits for the process to print it
+            assert json.loads(line)["key"].endswith("/FOLLOWED")
+            realm.ok("configset", {"slice": 1, "name": "again", "val": "x"})
+            assert json.loads(proc.stdout.readline())["key"].endswith("/AGAIN")
+        finally:
+            watchdog.cancel()
+            proc.terminate()
+            proc.wait(10)

@@ -56,6 +56,12 @@ class EventService:
             uow.lock(*event_store.mark_lock_key(realm))
             event_store.take_mark(uow.conn, realm)
 
+    def end(self, realm: str) -> tuple[int, int]:
+        """A cursor at the current end of the realm's stream: what commits next comes after it."""
+        self.mark(realm)
+        with self.db.connection() as conn:
+            return event_store.last_mark(conn, realm), MARK_END
+
     def page(self, realm: str, after: tuple[int, int] | None, limit: int, filters: dict) -> dict:
         """One read: {events, next, lost}, `next` the cursor after the last event (the one given
         when there are none; with none given, the current end)."""
