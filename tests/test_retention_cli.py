@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from crux.retention_cli import parse_age
+from crux.cli.retention import parse_age
 from tests.wf_support import done, history, ids_of, setup_flows, start
 
 

@@ -5,7 +5,7 @@ import copy
 
 import pytest
 
-from crux.rules_load import loader_identity
+from crux.cli.load import loader_identity
 from crux.services.rules import BRE, RuleService
 from tests.conftest import error_of
 from tests.rules_data import (FLOW, FLOW_SCHEMA, LOYALTY, MAIN, fields_of, key, onboarding, order_rules, order_schema,

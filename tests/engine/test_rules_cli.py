@@ -7,7 +7,7 @@ import shutil
 import click
 from click.testing import CliRunner
 
-from crux.rules_cli import rules
+from crux.cli.rules import rules
 
 from .helpers import EXAMPLES
 

@@ -145,7 +145,7 @@ def _from_database(realm: str, slice_id: int, app: str, name: str):
 def _from_files(folder: str, name: str):
     from pathlib import Path
 
-    from crux.rules_cli import Library, load_family
+    from crux.cli.ruledocs import Library, load_family
     lib = Library(sorted(Path(folder).glob("*.json")))
     doc = lib.ruleset(name)
     if doc is None:

@@ -1,7 +1,5 @@
-"""`crux rules`: offline tools over rule documents (no database, no server).
-
-    crux rules check FILE...      validate schema, ruleset, stepworkflow and entity-case files
-    crux rules eval ...           evaluate one entity against a ruleset, with a readable trace
+"""Rule documents in files, for the offline tools (`crux rules`, `crux workflow graph --files`):
+reading them, checking them as the service would, and compiling a class's rulesets.
 
 File formats (see examples/README.md):
     schema       {"class", "brwf": "B"|"W", "patternschema": [...], "actionschema": {...}}
@@ -11,15 +9,11 @@ File formats (see examples/README.md):
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
-import click
-
 from crux.engine import (MatchError, Problem, ValidationFailed, compile_family, convert_entity,
-                         make_tracedata, normalize_rules, normalize_schema, validate_ruleset,
-                         validate_schema)
+                         normalize_rules, normalize_schema, validate_ruleset, validate_schema)
 from crux.engine.values import is_ident, to_bool
 
 
@@ -70,7 +64,7 @@ class Doc:
         return self.data.get(self.rules_key)
 
 
-def _expand(paths) -> list[Path]:
+def expand(paths) -> list[Path]:
     out = []
     for p in paths:
         p = Path(p)
@@ -87,12 +81,12 @@ class Library:
     def __init__(self, files: list[Path]):
         self.docs: dict[Path, Doc] = {}
         for f in files:
-            self._add(f)
+            self.add(f)
         for d in sorted({f.resolve().parent for f in files}):
             for f in sorted(d.glob("*.json")):
-                self._add(f)
+                self.add(f)
 
-    def _add(self, path: Path):
+    def add(self, path: Path) -> None:
         key = path.resolve()
         if key not in self.docs:
             self.docs[key] = Doc(path)
@@ -132,7 +126,7 @@ def _calls(rules) -> set:
             if isinstance(c, str) and c}
 
 
-def _brwf(schema_doc: Doc) -> str:
+def brwf_of(schema_doc: Doc) -> str:
     return schema_doc.data.get("brwf", "B")
 
 
@@ -155,7 +149,7 @@ def check_doc(doc: Doc, lib: Library) -> list[Problem]:
 
 
 def _check_schema(doc: Doc, lib: Library) -> list[Problem]:
-    problems = validate_schema(doc.data, _brwf(doc))
+    problems = validate_schema(doc.data, brwf_of(doc))
     twins = [d for d in lib.of_kind("schema") if d.cls == doc.cls and d is not doc]
     if twins and doc.cls is not None:
         problems.append(Problem("class", "already_exist",
@@ -184,11 +178,11 @@ def _check_ruleset(doc: Doc, lib: Library) -> list[Problem]:
                                 f"no schema for class {cls} among the files or in "
                                 f"{doc.path.resolve().parent}", (cls,)))
         return problems
-    if validate_schema(schema.data, _brwf(schema)):
+    if validate_schema(schema.data, brwf_of(schema)):
         problems.append(Problem("class", "invalid",
                                 f"the schema of class {cls} ({schema.path}) has problems"))
         return problems
-    problems += validate_ruleset(doc.rules, normalize_schema(schema.data), _brwf(schema),
+    problems += validate_ruleset(doc.rules, normalize_schema(schema.data), brwf_of(schema),
                                  name if isinstance(name, str) else "", cls, lib.known(),
                                  lib.calls_of(), path=doc.rules_key)
     return problems
@@ -198,7 +192,7 @@ def _check_stepworkflows(doc: Doc, lib: Library) -> list[Problem]:
     problems = []
     steps = set()
     for s in lib.of_kind("schema"):
-        if _brwf(s) == "W" and isinstance(s.data.get("actionschema"), dict):
+        if brwf_of(s) == "W" and isinstance(s.data.get("actionschema"), dict):
             steps.update(s.data["actionschema"].get("tasks") or [])
     seen = set()
     for i, row in enumerate(doc.data):
@@ -216,7 +210,7 @@ def _check_stepworkflows(doc: Doc, lib: Library) -> list[Problem]:
                                     f"workflow {wf} is not defined here", (wf,)))
         else:
             schema = lib.schema_for(target.cls)
-            if schema is None or _brwf(schema) != "W":
+            if schema is None or brwf_of(schema) != "W":
                 problems.append(Problem(f"[{i}].workflow", "invalid",
                                         f"{wf} is not a workflow (its schema is not W)", (wf,)))
     return problems
@@ -267,7 +261,7 @@ def load_family(lib: Library, cls: str):
     schema = lib.schema_for(cls)
     if schema is None:
         raise LookupError(f"no schema for class {cls}")
-    brwf = _brwf(schema)
+    brwf = brwf_of(schema)
     problems = validate_schema(schema.data, brwf)
     if problems:
         raise ValidationFailed(problems)
@@ -310,150 +304,3 @@ def entity_for(family, raw, path: str = "entity") -> dict:
     entity["step"] = step
     entity["stepfailed"] = failed
     return entity
-
-
-def _echo_problem(path, p: Problem):
-    where = f"{p.field}: " if p.field else ""
-    click.echo(f"{path}: {where}{p.msg}")
-
-
-@click.group("rules")
-def rules():
-    """Offline rule tools: check rule documents, evaluate an entity (no database)."""
-
-
-@rules.command("check")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
-def check_cmd(files):
-    """Validate schema, ruleset, stepworkflow and entity-case files (directories too).
-
-    A ruleset is checked against the schema of its class found among FILES or in its own
-    directory; entity cases are evaluated and compared with their "expect".
-    """
-    targets = _expand(files)
-    lib = Library(targets)
-    count = 0
-    for path in targets:
-        doc = lib.docs[path.resolve()]
-        for p in check_doc(doc, lib):
-            _echo_problem(path, p)
-            count += 1
-    if count:
-        click.echo(f"{count} problem{'s' if count != 1 else ''}")
-        raise SystemExit(1)
-    click.echo("ok")
-
-
-# --------------------------------------------------------------------------------------------
-# eval
-# --------------------------------------------------------------------------------------------
-
-_RES_WORDS = {"+": "matched", "-": "not matched", "+c": "matched, calls", "-c":
-              "not matched, calls", "<": "matched, returns", "<<": "matched, exits"}
-
-
-def render_trace(visits: list) -> list[str]:
-    """The trace as indented text: a header per visit, a line per rule, terms under it."""
-    lines = []
-    stack: list[str] = []
-    called = None
-    for block in visits:
-        name = block["ruleset"]
-        if called == name:
-            stack.append(name)
-            resumed = False
-        else:
-            resumed = name in stack
-            while stack and stack[-1] != name:
-                stack.pop()
-            if not stack:
-                stack.append(name)
-        pad = "  " * (len(stack) - 1)
-        lines.append(f"{pad}{name}{' (continued)' if resumed else ''}")
-        called = None
-        for rec in block["rules"]:
-            text = f"{pad}  rule {rec['r']}: {rec['res']:<2}  {_RES_WORDS.get(rec['res'], '')}"
-            if "nextset" in rec:
-                text += f" {rec['nextset']}"
-                called = rec["nextset"]
-            if rec.get("after") == "<":
-                text += ", then returns"
-            elif rec.get("after") == "<<":
-                text += ", then exits"
-            lines.append(text)
-            for t in rec.get("terms", []):
-                lines.append(f"{pad}      {t['attr']} {t['op']} {json.dumps(t['ruleval'])}: "
-                             f"value {json.dumps(t['val'])} -> {'true' if t['ok'] else 'false'}")
-            if "actionset" in rec:
-                a = rec["actionset"]
-                lines.append(f"{pad}      action set: tasks {json.dumps(a['tasks'])} "
-                             f"properties {json.dumps(a['properties'])}")
-    return lines
-
-
-def _read_entity(text: str):
-    if text.startswith("@"):
-        text = Path(text[1:]).read_text(encoding="utf-8")
-    try:
-        return json.loads(text)
-    except ValueError as ex:
-        raise click.BadParameter(f"not JSON: {ex}", param_hint="--entity") from None
-
-
-@rules.command("eval")
-@click.option("--schema", "schema_path", required=True,
-              type=click.Path(exists=True, dir_okay=False), help="the class's schema file")
-@click.option("--rulesets", "rulesets_dir", required=True,
-              type=click.Path(exists=True, file_okay=False), help="directory of ruleset files")
-@click.option("--entry", required=True, help="the ruleset (or workflow) to evaluate")
-@click.option("--entity", "entity_text", required=True,
-              help='the entity as JSON ({"amount": 10, ...}) or @FILE; for a workflow with '
-                   '"step" (default START) and "stepfailed"')
-@click.option("--trace", type=click.IntRange(0, 2), default=0, show_default=True,
-              help="0 none, 1 rules, 2 rules and terms")
-@click.option("--json", "as_json", is_flag=True,
-              help="print one JSON object {tasks, properties, tracedata?} instead")
-def eval_cmd(schema_path, rulesets_dir, entry, entity_text, trace, as_json):
-    """Evaluate an entity against a ruleset offline and print the action set."""
-    schema_doc = Doc(Path(schema_path))
-    if schema_doc.kind != "schema":
-        raise click.BadParameter("not a schema document", param_hint="--schema")
-    problems = validate_schema(schema_doc.data, _brwf(schema_doc))
-    if problems:
-        for p in problems:
-            _echo_problem(schema_path, p)
-        raise SystemExit(1)
-    lib = Library([])
-    lib.docs[Path(schema_path).resolve()] = schema_doc
-    for f in sorted(Path(rulesets_dir).glob("*.json")):
-        lib._add(f)
-    raw = _read_entity(entity_text)
-    start = dt.datetime.now(dt.timezone.utc)
-    try:
-        family = load_family(lib, schema_doc.cls)
-        entity = entity_for(family, raw)
-        result = family.match(entry, entity, trace)
-    except ValidationFailed as ex:
-        for p in ex.problems:
-            _echo_problem("error", p)
-        raise SystemExit(1) from None
-    except MatchError as ex:
-        click.echo(f"error: {ex}")
-        raise SystemExit(1) from None
-    end = dt.datetime.now(dt.timezone.utc)
-    out = result.actionset()
-    if as_json:
-        if trace:
-            out["tracedata"] = make_tracedata(result, start=start, end=end, realm="", app="",
-                                              slice=0, cls=family.cls, entry=entry)
-        click.echo(json.dumps(out, indent=2))
-        return
-    click.echo(json.dumps(out, indent=2))
-    if trace:
-        click.echo("")
-        click.echo(f"trace (level {trace}):")
-        for line in render_trace(result.visits):
-            click.echo("  " + line)
-
-
-__all__ = ["rules", "render_trace"]

@@ -1,0 +1,4 @@
+"""`python -m crux.cli ...` runs the `crux` command."""
+from crux.cli import main
+
+main()

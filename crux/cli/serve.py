@@ -1,0 +1,98 @@
+"""`crux serve` and `crux demo`: gunicorn serving `create_app()` in worker processes."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+
+import click
+
+from crux.cli.shared import database_url, settings
+from crux.config import Settings
+
+DEMO_REALM, DEMO_ADMIN = "demo", "admin"
+
+
+def _child_exit(server, worker) -> None:
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def run(config: Settings, url: str, port: int, workers: int) -> None:
+    """Serve until stopped (SIGINT or SIGTERM: gunicorn finishes the requests in hand)."""
+    from gunicorn.app.base import BaseApplication
+
+    class Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from crux import create_app
+            return create_app(config, database_url=url)
+
+    # Each worker keeps its metrics in a shared folder so /metrics adds up every process.
+    metrics_dir = tempfile.mkdtemp(prefix="crux-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    os.environ["CRUX_DATABASE_URL"] = url
+    options = {
+        "bind": f"{config.host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": config.threads,
+        "accesslog": None,
+        "loglevel": "warning",
+        "child_exit": _child_exit,
+        "timeout": 60,
+        "graceful_timeout": 10,
+    }
+    try:
+        Gunicorn().run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _serve(config: Settings, url: str, port: int | None, workers: int | None) -> None:
+    run(config, url, port=port or config.port, workers=workers or config.workers)
+
+
+@click.command("serve")
+@click.option("--port", type=int, help="the port to listen on (default CRUX_PORT or 8085)")
+@click.option("--workers", type=int, help="gunicorn worker processes (default CRUX_WORKERS or 2)")
+def serve(port: int | None, workers: int | None) -> None:
+    """Serve the API with gunicorn (migrations are applied first)."""
+    from crux.store.migrate import upgrade
+    config = settings()
+    url = database_url(config)
+    upgrade(url, config.schema_dir)
+    _serve(config, url, port, workers)
+
+
+@click.command("demo")
+@click.option("--port", type=int, help="the port to listen on (default CRUX_PORT or 8085)")
+@click.option("--workers", type=int, help="gunicorn worker processes (default CRUX_WORKERS or 2)")
+@click.option("--no-serve", is_flag=True, help="set up the demo realm and print the token, but do not serve")
+def demo(port: int | None, workers: int | None, no_serve: bool) -> None:
+    """Set up the demo realm (admin user, example rules and workflow), print a token, and serve."""
+    from crux import log
+    from crux.cli.load import load_demo
+    from crux.cli.realm import create_realm
+    from crux.services.tokens import TokenVerifier
+    config = settings()
+    url = database_url(config)
+    log.set_level("warn")  # the set-up's change lines would bury the token (they are in `changelog`)
+    create_realm(config, url, DEMO_REALM, DEMO_ADMIN, "Crux demo realm")
+    loaded = load_demo(config, url, DEMO_REALM, DEMO_ADMIN)
+    log.set_level(config.log_level)
+    tok = TokenVerifier(config).mint(DEMO_REALM, DEMO_ADMIN, 7 * 24 * 3600)
+    port = port or config.port
+    click.echo(f"\nDemo realm '{DEMO_REALM}' is ready; user '{DEMO_ADMIN}' holds root and auth. {loaded}")
+    click.echo(f"\nBearer token (valid 7 days):\n\n{tok}\n")
+    click.echo("Try:\n")
+    click.echo(f"  export TOKEN={tok}")
+    click.echo(f"  curl -s -H \"Authorization: Bearer $TOKEN\" -d '{{}}' http://localhost:{port}/api/v1/realmslicelist\n")
+    click.echo(f"API documentation: http://localhost:{port}/api/v1/docs\n")
+    sys.stdout.flush()
+    if not no_serve:
+        _serve(config, url, port, workers)
