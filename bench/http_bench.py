@@ -64,8 +64,8 @@ def echo_app():
 
 def load_rules(url: str, secret: str, workload: dict) -> str:
     """A fresh realm holding the workload's rules, active; returns a token for it."""
-    from crux import log
-    from crux.config import Settings
+    from crux.common import log
+    from crux.common.config import Settings
     from crux.services import admin
     from crux.services.principal import Grant, Identity
     from crux.services.rules import BRE, RuleService

@@ -229,7 +229,7 @@ def run_load(kind: str, clients: int, seconds: float, server: Server, url: str, 
 def _server_url(given: str | None) -> str:
     if given:
         return given
-    from crux.config import Settings
+    from crux.common.config import Settings
     from crux.store.db import embedded_url
     return embedded_url(Settings(data_dir=str(REPO / ".crux" / "bench")), database="postgres")
 
@@ -366,8 +366,8 @@ def alternate(rounds: int, labels: tuple[str, ...], runs) -> dict[str, dict]:
 
 
 def run(args) -> dict:
-    from crux import log
-    from crux.config import Settings
+    from crux.common import log
+    from crux.common.config import Settings
     from crux.services.tokens import TokenVerifier
     log.set_level("warn")       # not the audit lines of the set-up
     settings = Settings(jwt_secret=SECRET, data_dir=str(REPO / ".crux" / "bench"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crux.config import Settings
+from crux.common.config import Settings
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -15,11 +15,11 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     dispatcher in front of Flask (crux/api/dispatch.py)."""
     from flask import Flask
 
-    from crux import log
+    from crux.common import log
     from crux.api import all_calls, blueprints, envelope
     from crux.api.calls import after_call
     from crux.api.dispatch import CallDispatcher
-    from crux.state import Crux
+    from crux.services.state import Crux
     from crux.store import migrate as migrations
 
     settings = settings or Settings.from_env()

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from crux.config import Settings
+from crux.common.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "crux-test-secret-0123456789abcdef0123456789"
@@ -160,7 +160,7 @@ def run_cli(database_url, monkeypatch):
 def _log_level_restored():
     """Commands run in-process (CliRunner) set the process's log level; each test starts with
     the level the previous one started with."""
-    from crux import log
+    from crux.common import log
     before = log.set_level("info")
     log.set_level(before)
     yield

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from crux.cli import cli
-from crux.config import REPO_ROOT
+from crux.common.config import REPO_ROOT
 from crux.cli.load import load_demo, load_folder, loader_identity
 from tests.conftest import TEST_SECRET
 from tests.rules_data import eventually, record_statements

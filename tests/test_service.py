@@ -10,7 +10,7 @@ import psycopg
 from psycopg import sql
 
 from crux.api import all_calls
-from crux.config import REPO_ROOT
+from crux.common.config import REPO_ROOT
 from crux.store.migrate import upgrade
 from tests.conftest import _with_database, error_of
 

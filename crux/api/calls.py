@@ -19,7 +19,7 @@ from typing import Callable
 from flask import Blueprint, Response, current_app, g, request
 from marshmallow import Schema
 
-from crux import log
+from crux.common import log
 from crux.api import envelope
 from crux.api.auth import Authenticated, Need, bearer_token
 from crux.errors import CruxError
@@ -44,7 +44,7 @@ class Call:
 class CallContext:
     """What a call's function receives besides its payload."""
     identity: Identity
-    crux: object                           # crux.state.Crux: settings, db, caches, services
+    crux: object                           # crux.services.state.Crux: settings, db, caches, services
 
     @property
     def realm(self) -> str:

@@ -13,7 +13,7 @@ from flask import Flask, Response, request
 from marshmallow import EXCLUDE, Schema, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from crux.jsontext import dumps as _dumps
+from crux.common.jsontext import dumps as _dumps
 from crux.errors import CATALOG, CruxError, message
 
 _logger = logging.getLogger("crux.api")

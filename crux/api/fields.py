@@ -9,7 +9,7 @@ import re
 
 from marshmallow import ValidationError, fields
 
-from crux.jsontext import format_timestamp
+from crux.common.jsontext import format_timestamp
 
 IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 UPPER_IDENT = re.compile(r"^[A-Z][A-Z0-9_]*$")

@@ -23,7 +23,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from crux.errors import CruxError
-from crux.jsontext import dumps
+from crux.common.jsontext import dumps
 from crux.services.events import event_out
 from crux.services.uow import unit_of_work
 from crux.services.webhooks import check_url

@@ -12,7 +12,7 @@ import time
 
 import click
 
-from crux.jsontext import dumps
+from crux.common.jsontext import dumps
 
 POLL = 0.2
 
@@ -44,7 +44,7 @@ def events():
 @click.option("--after", help="start after this cursor (printed on stderr by an earlier run)")
 def tail(realm, kinds, app, workflow, entityid, follow, from_start, after):
     """Print a realm's events as JSON lines, in commit order."""
-    from crux.config import Settings
+    from crux.common.config import Settings
     from crux.errors import CruxError
     from crux.services.events import EventService, decode_cursor
     from crux.store.db import opened

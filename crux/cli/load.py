@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from crux.config import REPO_ROOT
+from crux.common.config import REPO_ROOT
 from crux.engine import normalize_rules, normalize_schema
 from crux.errors import CruxError
 from crux.services.principal import Grant, Identity
@@ -244,8 +244,8 @@ def load_folder(db, ident: Identity, folder: Path, slice_id: int, app: str | Non
 @click.option("--user", default="crux-load", show_default=True, help="recorded as the author of the changes")
 def load_command(folder, realm_name, slice_id, app, activate, create_app, user):
     """Load the schema, ruleset, workflow and stepworkflow JSON files of FOLDER into a slice."""
-    from crux import log
-    from crux.config import Settings
+    from crux.common import log
+    from crux.common.config import Settings
     from crux.store import realms
     from crux.store.db import opened, resolve_url
     from crux.store.migrate import upgrade

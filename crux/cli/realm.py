@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from crux.cli.shared import database_url, require_realm, settings
-from crux.config import Settings
+from crux.common.config import Settings
 
 
 def create_realm(config: Settings, url: str, name: str, admin: str, longname: str) -> bool:

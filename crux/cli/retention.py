@@ -27,7 +27,7 @@ def parse_age(text: str) -> dt.timedelta:
 
 
 def _prune(table: str, what: str, age: str, realm: str | None, batch: int) -> None:
-    from crux.config import Settings
+    from crux.common.config import Settings
     from crux.services.uow import unit_of_work
     from crux.store import events, retention
     from crux.store.db import opened

@@ -9,7 +9,7 @@ import tempfile
 import click
 
 from crux.cli.shared import database_url, settings
-from crux.config import Settings
+from crux.common.config import Settings
 
 DEMO_REALM, DEMO_ADMIN = "demo", "admin"
 
@@ -75,7 +75,7 @@ def serve(port: int | None, workers: int | None) -> None:
 @click.option("--no-serve", is_flag=True, help="set up the demo realm and print the token, but do not serve")
 def demo(port: int | None, workers: int | None, no_serve: bool) -> None:
     """Set up the demo realm (admin user, example rules and workflow), print a token, and serve."""
-    from crux import log
+    from crux.common import log
     from crux.cli.load import load_demo
     from crux.cli.realm import create_realm
     from crux.services.tokens import TokenVerifier

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from crux.config import Settings
+from crux.common.config import Settings
 
 
 def settings() -> Settings:

@@ -128,7 +128,7 @@ def to_dot(graph: Graph) -> str:
 # ---- where the workflow comes from ------------------------------------------------------------
 
 def _from_database(realm: str, slice_id: int, app: str, name: str):
-    from crux.config import Settings
+    from crux.common.config import Settings
     from crux.services.rulecache import RulesetCache
     from crux.store.db import opened
     from crux.store.notify import Listener

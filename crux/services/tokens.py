@@ -6,7 +6,7 @@ from pathlib import Path
 
 import jwt
 
-from crux.config import Settings
+from crux.common.config import Settings
 from crux.errors import CruxError
 
 

@@ -30,7 +30,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from crux import log
+from crux.common import log
 from crux.errors import CruxError
 from crux.store import changes
 from crux.store.db import Database

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from psycopg.types.json import Jsonb
 
-from crux.jsontext import dumps
+from crux.common.jsontext import dumps
 
 INSERT_CHANGE = """
 WITH c AS (

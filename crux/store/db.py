@@ -13,7 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from crux.config import Settings
+from crux.common.config import Settings
 from crux.errors import CruxError
 
 _logger = logging.getLogger("crux.db")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from psycopg.types.json import Jsonb
 
-from crux.jsontext import dumps
+from crux.common.jsontext import dumps
 from crux.store.filters import filter_clause
 from crux.store.scope import Scope
 

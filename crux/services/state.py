@@ -1,8 +1,9 @@
-"""The per-app state every call reaches through `current_app.extensions["crux"]`."""
+"""The state of one server process, built once by `create_app`: settings, the pool, the caches
+and the services. Every call reaches it through `current_app.extensions["crux"]`."""
 from __future__ import annotations
 
-from crux.config import Settings
-from crux.metrics import Metrics
+from crux.common.config import Settings
+from crux.common.metrics import Metrics
 from crux.services.events import EventService
 from crux.services.identity import IdentityService
 from crux.services.rulecache import RulesetCache

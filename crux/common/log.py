@@ -13,7 +13,7 @@ import sys
 import threading
 import uuid
 
-from crux.jsontext import dumps, format_timestamp, json_default
+from crux.common.jsontext import dumps, format_timestamp, json_default
 
 _HOST = socket.gethostname()
 _write_lock = threading.Lock()
