@@ -6,8 +6,8 @@
     compile_family -> CompiledFamily.match    the matching engine (SPEC §3)
     make_tracedata                            the trace object (SPEC §3)
 """
-from .compile import CompiledFamily, CompiledSchema, compile_family, convert_entity
-from .entity import EntityConverter, make_converter
+from .compile import CompiledFamily, compile_family
+from .entity import CompiledSchema, EntityConverter, convert_entity, make_converter
 from .model import (ALREADY_EXIST, EMPTY, INVALID, NOT_ALLOWED, NOT_FOUND, REQUIRED,
                     MatchError, MatchResult, Problem, RulesetInfo, ValidationFailed)
 from .rules import normalize_rules, validate_ruleset

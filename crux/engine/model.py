@@ -102,6 +102,32 @@ class AttrSpec:
         object.__setattr__(self, "valset", frozenset(self.vals))
 
 
+class CTerm:
+    """One compiled term: attribute (or task tag), operator, converted literal, literal as given."""
+
+    __slots__ = ("attr", "is_tag", "op", "lit", "raw")
+
+    def __init__(self, attr: str, is_tag: bool, op: str, lit: Any, raw: Any):
+        self.attr, self.is_tag, self.op, self.lit, self.raw = attr, is_tag, op, lit, raw
+
+
+class CRule:
+    """One compiled rule: its position, terms and actions."""
+
+    __slots__ = ("index", "terms", "tasks", "props", "thencall", "elsecall", "willreturn",
+                 "willexit")
+
+    def __init__(self, index: int, terms: list[CTerm], acts: dict[str, Any]):
+        self.index = index
+        self.terms: tuple[CTerm, ...] = tuple(terms)
+        self.tasks: tuple[str, ...] = tuple(acts["tasks"])
+        self.props: tuple[tuple[str, str], ...] = tuple(acts["properties"].items())
+        self.thencall: str | None = acts["thencall"]
+        self.elsecall: str | None = acts["elsecall"]
+        self.willreturn: bool = acts["willreturn"]
+        self.willexit: bool = acts["willexit"]
+
+
 def cycle_error(chain: list[str]) -> MatchError:
     """The evaluation called a ruleset already on the call chain (`chain` ends with it)."""
     return MatchError("call cycle: " + " -> ".join(chain), INVALID, "ruleset", (chain[-1],))

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crux.engine import MatchError, ValidationFailed, compile_family, convert_entity
-from crux.engine.compile import make_compiled_schema
+from crux.engine.entity import make_compiled_schema
 
 from . import reference
 from .helpers import canonical_rulesets, gen_workloads

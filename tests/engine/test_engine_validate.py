@@ -9,7 +9,7 @@ import pytest
 
 from crux.engine import (ValidationFailed, compile_family, convert_entity, make_converter,
                          normalize_rules, normalize_schema, validate_ruleset, validate_schema)
-from crux.engine.compile import make_compiled_schema
+from crux.engine.entity import make_compiled_schema
 
 SCHEMA = {
     "slice": 1, "app": "retail", "class": "order",
