@@ -13,6 +13,7 @@ from flask import Flask, Response, request
 from marshmallow import EXCLUDE, Schema, ValidationError
 from werkzeug.exceptions import HTTPException
 
+from crux.common.formats import json_path
 from crux.common.jsontext import dumps as _dumps
 from crux.errors import CATALOG, CruxError, message
 
@@ -99,16 +100,6 @@ def _value_at(payload, parts):
     return cur
 
 
-def path_text(parts) -> str:
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
 def validation_messages(errors, payload, prefix=()) -> list[dict]:
     """Flatten marshmallow's nested error dict into envelope messages with JSON paths."""
     out = []
@@ -130,9 +121,9 @@ def validation_messages(errors, payload, prefix=()) -> list[dict]:
                 code = _errcode_of(text)
                 text = _PREFIX.sub("", text)
                 value = _value_at(payload, prefix)
-                out.append(message(code, path_text(prefix) or None, [] if value is None else [value], text))
+                out.append(message(code, json_path(*prefix) or None, [] if value is None else [value], text))
     else:
-        out.append(message("invalid", path_text(prefix) or None, [], str(errors)))
+        out.append(message("invalid", json_path(*prefix) or None, [], str(errors)))
     return out
 
 

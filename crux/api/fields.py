@@ -4,25 +4,13 @@ Messages start with a catalog errcode ("invalid: ...") so the envelope reports t
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from marshmallow import ValidationError, fields
 
-from crux.common.jsontext import format_timestamp
+from crux.common.formats import IDENT_PATTERN, format_timestamp, is_ident, parse_timestamp
 
-IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 UPPER_IDENT = re.compile(r"^[A-Z][A-Z0-9_]*$")
-
-
-def parse_timestamp(value) -> dt.datetime:
-    """RFC 3339 (fractions and offsets allowed; a missing offset means UTC) -> aware UTC datetime."""
-    if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}", value):
-        raise ValueError("not an RFC 3339 timestamp")
-    parsed = dt.datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
 
 
 class Name(fields.String):
@@ -32,12 +20,12 @@ class Name(fields.String):
         super().__init__(**kw)
         self.fold = fold or keep_case
         self.keep_case = keep_case
-        self.metadata.setdefault("pattern", IDENT.pattern)
+        self.metadata.setdefault("pattern", IDENT_PATTERN)
 
     def _deserialize(self, value, attr, data, **kw):
         given = super()._deserialize(value, attr, data, **kw)
         text = given.lower() if self.fold else given
-        if not IDENT.fullmatch(text) or len(text) > 64:
+        if not is_ident(text) or len(text) > 64:
             raise ValidationError("invalid: must be an identifier: a lower-case letter, then letters, digits or _ (at most 64)")
         return given if self.keep_case else text
 
@@ -77,7 +65,7 @@ def ident(value, fold: bool = False) -> str | None:
     if type(value) is not str or len(value) > 64:
         return None
     value = value.lower() if fold else value
-    return value if IDENT.fullmatch(value) else None
+    return value if is_ident(value) else None
 
 
 class Id(fields.Integer):

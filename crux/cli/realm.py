@@ -29,9 +29,9 @@ def realm() -> None:
 @click.option("--longname", default="", help="a descriptive name")
 def realm_add(name: str, admin: str, longname: str) -> None:
     """Create realm NAME with slice 1 (active) and an admin user holding root and auth."""
-    from crux.api.fields import IDENT
+    from crux.common.formats import is_ident
     name, admin = name.lower(), admin.lower()
-    if not IDENT.fullmatch(name):
+    if not is_ident(name):
         raise click.BadParameter("a realm name is a lower-case identifier", param_hint="NAME")
     config = settings()
     if not create_realm(config, database_url(config), name, admin, longname):

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from crux.engine import (MatchError, Problem, ValidationFailed, compile_family, convert_entity,
                          normalize_rules, normalize_schema, validate_ruleset, validate_schema)
-from crux.engine.values import is_ident, to_bool
+from crux.common.formats import is_ident
+from crux.engine.values import START, to_bool
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,7 +291,7 @@ def entity_for(family, raw, path: str = "entity") -> dict:
     if family.brwf != "W":
         return convert_entity(family.schema, raw, path=path)
     entity = convert_entity(family.schema, raw, workflow=True, path=path)
-    step = raw.get("step", "START") if isinstance(raw, dict) else "START"
+    step = raw.get("step", START) if isinstance(raw, dict) else START
     failed = raw.get("stepfailed", False) if isinstance(raw, dict) else False
     problems = []
     if step not in family.step_values:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import click
 
 from crux.engine import normalize_rules
+from crux.engine.values import START
 
 DONE = "done"
 _OPS = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
@@ -49,14 +50,14 @@ def _term_text(term: dict) -> str | None:
 
 def build_graph(family, name: str, stepworkflows: dict[str, str]) -> Graph:
     """The graph of workflow `name` of a compiled family (its class's schema and rulesets)."""
-    steps = [s for s in family.step_values if s != "START"]
+    steps = [s for s in family.step_values if s != START]
     graph = Graph(name, steps)
     rules = normalize_rules(list(family.rulesets[name].rules))
     for rule, move in zip(rules, family.steps_of(name)):
         if move["from"]:
             sources = list(move["from"])
         else:
-            sources = [s for s in ["START"] + steps if s not in move["not_from"]]
+            sources = [s for s in [START, *steps] if s not in move["not_from"]]
         terms = [t for t in (_term_text(t) for t in rule["rulepattern"]) if t]
         acts = rule["ruleactions"]
         terms += [f"calls {c}" for c in (acts["thencall"], acts["elsecall"]) if c]
@@ -87,7 +88,7 @@ def _dedup(edges: list[Edge]) -> list[Edge]:
 
 def to_mermaid(graph: Graph) -> str:
     def node(step: str) -> str:
-        return {"START": "n_START", DONE: "n_DONE"}.get(step, f"s_{step}")
+        return {START: "n_START", DONE: "n_DONE"}.get(step, f"s_{step}")
 
     def text(label: str) -> str:
         return label.strip().replace('"', "#quot;")

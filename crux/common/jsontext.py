@@ -4,11 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-
-def format_timestamp(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+from crux.common.formats import format_timestamp
 
 
 def json_default(value):

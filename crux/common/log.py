@@ -13,7 +13,8 @@ import sys
 import threading
 import uuid
 
-from crux.common.jsontext import dumps, format_timestamp, json_default
+from crux.common.formats import format_timestamp
+from crux.common.jsontext import dumps, json_default
 
 _HOST = socket.gethostname()
 _write_lock = threading.Lock()
@@ -33,7 +34,7 @@ def _emit(entry: dict, pri: str) -> None:
     if _PRI[pri] < _min_pri:
         return
     entry = {"id": uuid.uuid4().hex, "app": "crux", "system": _HOST, "pri": pri,
-             "when": dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+             "when": format_timestamp(dt.datetime.now(dt.timezone.utc), micro=True),
              "pid": os.getpid(), **{k: v for k, v in entry.items() if v is not None}}
     line = dumps(entry)
     with _write_lock:

@@ -13,13 +13,11 @@ from .model import (ALREADY_EXIST, EMPTY, INVALID, NOT_ALLOWED, NOT_FOUND, REQUI
 from .rules import normalize_rules, validate_ruleset
 from .schema import normalize_schema, validate_schema
 from .trace import make_tracedata
-from .values import format_ts, parse_ts
 
 __all__ = [
     "Problem", "ValidationFailed", "MatchError", "MatchResult", "RulesetInfo",
     "validate_schema", "normalize_schema", "normalize_rules", "validate_ruleset",
     "convert_entity", "make_converter", "EntityConverter",
     "CompiledFamily", "CompiledSchema", "compile_family", "make_tracedata",
-    "format_ts", "parse_ts",
     "REQUIRED", "INVALID", "NOT_FOUND", "NOT_ALLOWED", "ALREADY_EXIST", "EMPTY",
 ]

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from crux.common.formats import is_ident
+
 from .model import CRule, CTerm, callee_error, cycle_error
 from .planner import INLINE_KEYS, Dispatch, Item, Leaf, Plan, describe, plan
-from .values import is_ident
 
 _PYOP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 

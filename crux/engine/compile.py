@@ -12,11 +12,12 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Mapping
 
+from crux.common.formats import json_path
+
 from .codegen import Generator
 from .entity import CompiledSchema, EntityConverter, convert_entity, make_compiled_schema
 from .model import (EVALUATION_FAILURES, INVALID, NOT_FOUND, CRule, CTerm, MatchError,
                     MatchResult, Problem, RulesetInfo, ValidationFailed, evaluation_error)
-from .paths import join
 from .rules import check_rule, normalize_rules
 from .schema import validate_schema
 from .trace import run_traced
@@ -52,7 +53,7 @@ def compile_family(schema: dict, rulesets: Mapping[str, dict], cls: str, brwf: s
         rules = normalize_rules(data.get("rules") or [])
         crules = []
         for i, rule in enumerate(rules):
-            here = join("rulesets", name, i)
+            here = json_path("rulesets", name, i)
             found: list[Problem] = []
             check_rule(rule, info, here, found, [])
             problems.extend(found)

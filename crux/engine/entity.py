@@ -6,10 +6,11 @@ problem at once.
 """
 from __future__ import annotations
 
+from crux.common.formats import BadValue, json_path, parse_timestamp
+
 from .model import INVALID, REQUIRED, Problem, ValidationFailed, scalar_vals
-from .paths import join
 from .schema import SchemaInfo, normalize_schema
-from .values import CONVERTERS, BadValue, parse_ts, to_bool, to_float, to_int
+from .values import CONVERTERS, to_bool, to_float, to_int
 
 WORKFLOW_ATTRS = ("step", "stepfailed")
 
@@ -35,7 +36,7 @@ class EntityConverter:
     def _generate(self):
         lines = ["def fast(entity):"]
         env = {"_Reject": _Reject, "to_int": to_int, "to_float": to_float,
-               "to_bool": to_bool, "parse_ts": parse_ts}
+               "to_bool": to_bool, "parse_timestamp": parse_timestamp}
         outs = []
         for k, a in enumerate(self._attrs):
             v = f"v{k}"
@@ -50,7 +51,7 @@ class EntityConverter:
             elif a.valtype == "bool":
                 lines.append(f"    if {v} is not True and {v} is not False: {v} = to_bool({v})")
             elif a.valtype == "ts":
-                lines.append(f"    {v} = parse_ts({v})")
+                lines.append(f"    {v} = parse_timestamp({v})")
             elif a.valtype == "enum":
                 # only the (string) values are in the set; an unhashable value raises TypeError
                 env[f"S{k}"] = a.valset
@@ -107,10 +108,10 @@ def convert_slow(info: SchemaInfo, entity, workflow: bool, path: str):
     for key in entity:
         if key == "class" or key in info.attrs or (workflow and key in WORKFLOW_ATTRS):
             continue
-        problems.append(Problem(join(path, str(key)), INVALID,
+        problems.append(Problem(json_path(path, str(key)), INVALID,
                                 f"{key} is not an attribute of class {info.cls}", (key,)))
     for a in _wanted_attrs(info, workflow):
-        where = join(path, a.name)
+        where = json_path(path, a.name)
         if a.name not in entity:
             problems.append(Problem(where, REQUIRED, f"attribute {a.name} is missing"))
             continue

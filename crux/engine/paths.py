@@ -1,18 +1,18 @@
-"""JSON paths for problems, and turning jsonschema errors into Problems."""
+"""Turning jsonschema errors into Problems at their JSON paths (crux/common/formats.py builds
+the paths), and the formats the engine's JSON Schemas check."""
 from __future__ import annotations
+
+import jsonschema
+
+from crux.common.formats import is_ident, json_path
 
 from .model import ALREADY_EXIST, EMPTY, INVALID, REQUIRED, Problem, scalar_vals
 
-
-def join(path: str, *parts) -> str:
-    """join("ruleset", 3, "ruleactions", "thencall") -> "ruleset[3].ruleactions.thencall"."""
-    out = path
-    for p in parts:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        else:
-            out = f"{out}.{p}" if out else str(p)
-    return out
+# `"format": IDENTIFIER` in a JSON Schema: a string that is an identifier (is_ident). A format
+# rather than a `pattern`, which jsonschema searches with `$` matching before a final newline.
+IDENTIFIER = "crux-identifier"
+FORMATS = jsonschema.FormatChecker(formats=())
+FORMATS.checks(IDENTIFIER)(lambda value: not isinstance(value, str) or is_ident(value))
 
 
 _TYPE_WORDS = {"object": "an object", "array": "a list", "string": "a string",
@@ -30,34 +30,34 @@ def schema_problems(validator, doc, path: str) -> list[Problem]:
             inst = err.instance if isinstance(err.instance, dict) else {}
             for key in err.validator_value:
                 if key not in inst:
-                    problems.append(Problem(join(path, *where, key), REQUIRED,
+                    problems.append(Problem(json_path(path, *where, key), REQUIRED,
                                             f"{key} is required"))
         elif kind == "type":
             want = err.validator_value
             words = (" or ".join(_TYPE_WORDS.get(w, w) for w in want) if isinstance(want, list)
                      else _TYPE_WORDS.get(want, want))
-            problems.append(Problem(join(path, *where), INVALID, f"must be {words}",
+            problems.append(Problem(json_path(path, *where), INVALID, f"must be {words}",
                                     scalar_vals(err.instance)))
-        elif kind == "pattern":
-            problems.append(Problem(join(path, *where), INVALID,
+        elif kind == "format":
+            problems.append(Problem(json_path(path, *where), INVALID,
                                     f"{err.instance!r} is not a lower-case identifier "
                                     "(a-z first, then a-z, 0-9, _)", scalar_vals(err.instance)))
         elif kind == "enum":
             allowed = ", ".join(str(v) for v in err.validator_value)
-            problems.append(Problem(join(path, *where), INVALID,
+            problems.append(Problem(json_path(path, *where), INVALID,
                                     f"{err.instance!r} is not one of: {allowed}",
                                     scalar_vals(err.instance)))
         elif kind == "minItems":
-            problems.append(Problem(join(path, *where), EMPTY, "must not be empty"))
+            problems.append(Problem(json_path(path, *where), EMPTY, "must not be empty"))
         elif kind == "uniqueItems":
-            problems.append(Problem(join(path, *where), ALREADY_EXIST,
+            problems.append(Problem(json_path(path, *where), ALREADY_EXIST,
                                     "must not repeat a value"))
         elif kind == "minimum":
-            problems.append(Problem(join(path, *where), INVALID,
+            problems.append(Problem(json_path(path, *where), INVALID,
                                     f"must be at least {err.validator_value}",
                                     scalar_vals(err.instance)))
         else:
-            problems.append(Problem(join(path, *where), INVALID, err.message,
+            problems.append(Problem(json_path(path, *where), INVALID, err.message,
                                     scalar_vals(err.instance)))
     return problems
 

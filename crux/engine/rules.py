@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import jsonschema
 
+from crux.common.formats import json_path
+
 from .model import EMPTY, INVALID, NOT_ALLOWED, NOT_FOUND, REQUIRED, Problem, scalar_vals
-from .paths import join, schema_problems, under
+from .paths import schema_problems, under
 from .schema import SchemaInfo
 from .values import EQUALITY_OPS, OPS, ORDERED_TYPES, literal_problem
 
@@ -50,12 +52,12 @@ def _canon_keys(obj: dict, mapping: dict, here: str, problems: list | None) -> d
         canon = mapping.get(key.lower()) if isinstance(key, str) else None
         if canon is None:
             if problems is not None:
-                problems.append(Problem(join(here, str(key)), INVALID,
+                problems.append(Problem(json_path(here, str(key)), INVALID,
                                         f"unknown key {key}; known keys: "
                                         + ", ".join(sorted(set(mapping.values()))), (key,)))
             continue
         if canon in out and problems is not None:
-            problems.append(Problem(join(here, canon), INVALID,
+            problems.append(Problem(json_path(here, canon), INVALID,
                                     f"{canon} is given twice (as {key} and another spelling)",
                                     (key,)))
         out[canon] = val
@@ -71,14 +73,14 @@ def _canon_rule(rule, here: str, problems: list | None):
         terms = []
         for j, term in enumerate(pattern):
             if isinstance(term, dict):
-                term = _canon_keys(term, TERM_KEYS, join(here, "rulepattern", j), problems)
+                term = _canon_keys(term, TERM_KEYS, json_path(here, "rulepattern", j), problems)
                 if isinstance(term.get("op"), str):
                     term["op"] = term["op"].lower()
             terms.append(term)
         out["rulepattern"] = terms
     actions = out.get("ruleactions")
     if isinstance(actions, dict):
-        out["ruleactions"] = _canon_keys(actions, ACTION_KEYS, join(here, "ruleactions"),
+        out["ruleactions"] = _canon_keys(actions, ACTION_KEYS, json_path(here, "ruleactions"),
                                          problems)
     return out
 
@@ -110,30 +112,30 @@ def check_term(term: dict, info: SchemaInfo, here: str, problems: list) -> None:
     spec = info.attrs.get(attr)
     is_tag = spec is None and attr in info.tasks
     if spec is None and not is_tag:
-        problems.append(Problem(join(here, "attr"), NOT_FOUND,
+        problems.append(Problem(json_path(here, "attr"), NOT_FOUND,
                                 f"{attr} is neither an attribute nor a task of the schema",
                                 (attr,)))
     if op not in OPS:
-        problems.append(Problem(join(here, "op"), INVALID,
+        problems.append(Problem(json_path(here, "op"), INVALID,
                                 f"unknown operator {op}; known: {', '.join(OPS)}", (op,)))
         return
     if is_tag:
         if op not in EQUALITY_OPS:
-            problems.append(Problem(join(here, "op"), NOT_ALLOWED,
+            problems.append(Problem(json_path(here, "op"), NOT_ALLOWED,
                                     f"{attr} is a task tag (a boolean): only eq and ne apply",
                                     (op,)))
         if not isinstance(val, bool):
-            problems.append(Problem(join(here, "val"), INVALID,
+            problems.append(Problem(json_path(here, "val"), INVALID,
                                     f"the literal of task tag {attr} must be a JSON boolean",
                                     scalar_vals(val)))
     elif spec is not None:
         if op not in EQUALITY_OPS and spec.valtype not in ORDERED_TYPES:
-            problems.append(Problem(join(here, "op"), NOT_ALLOWED,
+            problems.append(Problem(json_path(here, "op"), NOT_ALLOWED,
                                     f"{attr} is of type {spec.valtype}, which has no order: "
                                     "only eq and ne apply", (op,)))
         why = literal_problem(spec.valtype, val, spec.valset)
         if why:
-            problems.append(Problem(join(here, "val"), INVALID,
+            problems.append(Problem(json_path(here, "val"), INVALID,
                                     f"the literal for {attr} ({spec.valtype}) {why}",
                                     scalar_vals(val)))
 
@@ -144,54 +146,54 @@ def check_rule(rule: dict, info: SchemaInfo, here: str, problems: list,
     pattern = rule.get("rulepattern")
     if isinstance(pattern, list):
         for j, term in enumerate(pattern):
-            th = join(here, "rulepattern", j)
+            th = json_path(here, "rulepattern", j)
             if isinstance(term, dict) and not under(shape, th):
                 check_term(term, info, th, problems)
     acts = rule.get("ruleactions")
-    ah = join(here, "ruleactions")
+    ah = json_path(here, "ruleactions")
     if not isinstance(acts, dict):
         return
-    if isinstance(acts.get("tasks"), list) and not under(shape, join(ah, "tasks")):
+    if isinstance(acts.get("tasks"), list) and not under(shape, json_path(ah, "tasks")):
         for j, t in enumerate(acts["tasks"]):
             if t not in info.tasks:
-                problems.append(Problem(join(ah, "tasks", j), NOT_FOUND,
+                problems.append(Problem(json_path(ah, "tasks", j), NOT_FOUND,
                                         f"task {t} is not in the action schema", (t,)))
     if isinstance(acts.get("properties"), dict):
         for key in acts["properties"]:
             if key not in info.properties:
-                problems.append(Problem(join(ah, "properties", key), NOT_FOUND,
+                problems.append(Problem(json_path(ah, "properties", key), NOT_FOUND,
                                         f"property {key} is not in the action schema", (key,)))
     if acts.get("willreturn") is True and acts.get("willexit") is True:
-        problems.append(Problem(join(ah, "willexit"), INVALID,
+        problems.append(Problem(json_path(ah, "willexit"), INVALID,
                                 "a rule cannot both return (willreturn) and exit (willexit)"))
 
 
 def _workflow_rule(rule: dict, info: SchemaInfo, here: str, problems: list, shape: list):
     pattern = rule.get("rulepattern")
-    if isinstance(pattern, list) and not under(shape, join(here, "rulepattern")):
+    if isinstance(pattern, list) and not under(shape, json_path(here, "rulepattern")):
         if not any(isinstance(t, dict) and t.get("attr") == "step" for t in pattern):
-            problems.append(Problem(join(here, "rulepattern"), REQUIRED,
+            problems.append(Problem(json_path(here, "rulepattern"), REQUIRED,
                                     "every workflow rule needs a term on step"))
     acts = rule.get("ruleactions")
-    ah = join(here, "ruleactions")
-    if not isinstance(acts, dict) or under(shape, join(ah, "properties")):
+    ah = json_path(here, "ruleactions")
+    if not isinstance(acts, dict) or under(shape, json_path(ah, "properties")):
         return
     props = acts.get("properties") or {}
     done, nxt = props.get("done"), props.get("nextstep")
     if done is not None and done != "true":
-        problems.append(Problem(join(ah, "properties", "done"), INVALID,
+        problems.append(Problem(json_path(ah, "properties", "done"), INVALID,
                                 'done can only be set to "true"', (done,)))
     if done == "true" and nxt is not None:
-        problems.append(Problem(join(ah, "properties", "nextstep"), INVALID,
+        problems.append(Problem(json_path(ah, "properties", "nextstep"), INVALID,
                                 "a workflow rule sets either nextstep or done, not both", (nxt,)))
     if nxt is None and done != "true":
-        problems.append(Problem(join(ah, "properties"), REQUIRED,
+        problems.append(Problem(json_path(ah, "properties"), REQUIRED,
                                 'a workflow rule must set nextstep or done: "true"'))
-    if done != "true" and not under(shape, join(ah, "tasks")) and not acts.get("tasks"):
-        problems.append(Problem(join(ah, "tasks"), REQUIRED,
+    if done != "true" and not under(shape, json_path(ah, "tasks")) and not acts.get("tasks"):
+        problems.append(Problem(json_path(ah, "tasks"), REQUIRED,
                                 "a workflow rule without done needs at least one task"))
     if nxt is not None and nxt not in info.tasks:
-        problems.append(Problem(join(ah, "properties", "nextstep"), NOT_FOUND,
+        problems.append(Problem(json_path(ah, "properties", "nextstep"), NOT_FOUND,
                                 f"nextstep {nxt} is not a step of the workflow schema", (nxt,)))
 
 
@@ -228,7 +230,7 @@ def validate_ruleset(rules, schema: dict, brwf: str, name: str, cls: str,
     problems: list[Problem] = []
     sites = []      # (path, callee) for every call
     for i, rule in enumerate(rules):
-        here = join(path, i)
+        here = json_path(path, i)
         crule = _canon_rule(rule, here, problems)
         shape = schema_problems(_RULE_VALIDATOR, crule, here)
         problems.extend(shape)
@@ -242,7 +244,7 @@ def validate_ruleset(rules, schema: dict, brwf: str, name: str, cls: str,
             for key in ("thencall", "elsecall"):
                 callee = acts.get(key)
                 if isinstance(callee, str) and callee:
-                    sites.append((join(here, "ruleactions", key), callee))
+                    sites.append((json_path(here, "ruleactions", key), callee))
 
     graph = {k: set(v) for k, v in calls_of.items()}
     graph[name] = {c for _, c in sites}

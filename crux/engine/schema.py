@@ -5,13 +5,15 @@ import math
 
 import jsonschema
 
+from crux.common.formats import is_ident, json_path
+
 from .model import (ALREADY_EXIST, EMPTY, INVALID, NOT_ALLOWED, REQUIRED, AttrSpec,
                     Problem)
-from .paths import join, schema_problems, under
-from .values import (IDENT_PATTERN, NUMERIC_TYPES, START, STRING_TYPES, VALTYPE_ALIASES,
-                     VALTYPES, canonical_valtype, is_ident)
+from .paths import FORMATS, IDENTIFIER, schema_problems, under
+from .values import (NUMERIC_TYPES, START, STRING_TYPES, VALTYPE_ALIASES, VALTYPES,
+                     canonical_valtype)
 
-_IDENT = {"type": "string", "pattern": IDENT_PATTERN}
+_IDENT = {"type": "string", "format": IDENTIFIER}
 
 ATTRIBUTE_JSON_SCHEMA = {
     "type": "object",
@@ -48,7 +50,7 @@ SCHEMA_JSON_SCHEMA = {
     },
 }
 
-_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA_JSON_SCHEMA)
+_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA_JSON_SCHEMA, format_checker=FORMATS)
 
 ATTR_KEYS = ("attr", "shortdesc", "longdesc", "valtype", "vals", "enumdesc", "valmin",
              "valmax", "lenmin", "lenmax")
@@ -57,7 +59,7 @@ ATTR_KEYS = ("attr", "shortdesc", "longdesc", "valtype", "vals", "enumdesc", "va
 def validate_schema(doc: dict, brwf: str, path: str = "") -> list[Problem]:
     """Every problem of a schema document (shape first, then SPEC §2.1 semantics)."""
     if brwf not in ("B", "W"):
-        return [Problem(join(path, "brwf"), INVALID, "brwf must be B or W", (brwf,))]
+        return [Problem(json_path(path, "brwf"), INVALID, "brwf must be B or W", (brwf,))]
     problems = schema_problems(_VALIDATOR, doc, path)
     if not isinstance(doc, dict):
         return problems
@@ -71,29 +73,29 @@ def validate_schema(doc: dict, brwf: str, path: str = "") -> list[Problem]:
     attrs_seen: dict[str, int] = {}
 
     for i, entry in enumerate(pattern):
-        here = join(path, "patternschema", i)
+        here = json_path(path, "patternschema", i)
         if not isinstance(entry, dict):
             continue
-        name_ok = not under(shape_bad, join(here, "attr"))
-        type_ok = not under(shape_bad, join(here, "valtype"))
+        name_ok = not under(shape_bad, json_path(here, "attr"))
+        type_ok = not under(shape_bad, json_path(here, "valtype"))
         name = entry.get("attr")
         if not name_ok:
             pass
         elif name == "class":
-            problems.append(Problem(join(here, "attr"), NOT_ALLOWED,
+            problems.append(Problem(json_path(here, "attr"), NOT_ALLOWED,
                                     "class is a reserved name and cannot be an attribute",
                                     (name,)))
         elif name in attrs_seen:
-            problems.append(Problem(join(here, "attr"), ALREADY_EXIST,
+            problems.append(Problem(json_path(here, "attr"), ALREADY_EXIST,
                                     f"attribute {name} is defined twice", (name,)))
         else:
             attrs_seen[name] = i
         if type_ok:
             vt = canonical_valtype(entry["valtype"])
             problems.extend(_check_attr_details(entry, vt, here, brwf == "W" and name == "step",
-                                                not under(shape_bad, join(here, "vals"))))
+                                                not under(shape_bad, json_path(here, "vals"))))
 
-    at = join(path, "actionschema")
+    at = json_path(path, "actionschema")
     if not under(shape_bad, at):
         if not tasks and not props:
             problems.append(Problem(at, EMPTY, "tasks and properties cannot both be empty"))
@@ -101,12 +103,12 @@ def validate_schema(doc: dict, brwf: str, path: str = "") -> list[Problem]:
             seen = set()
             for j, n in enumerate(names):
                 if n in seen:
-                    problems.append(Problem(join(at, key, j), ALREADY_EXIST,
+                    problems.append(Problem(json_path(at, key, j), ALREADY_EXIST,
                                             f"{n} is listed twice", (n,)))
                 seen.add(n)
         for j, t in enumerate(tasks):
             if t in attrs_seen:
-                problems.append(Problem(join(at, "tasks", j), ALREADY_EXIST,
+                problems.append(Problem(json_path(at, "tasks", j), ALREADY_EXIST,
                                         f"task {t} has the name of an attribute; a term on it "
                                         "would be ambiguous", (t,)))
     if brwf == "W":
@@ -128,41 +130,41 @@ def _check_attr_details(entry: dict, vt: str, here: str, is_wf_step: bool,
         pass
     elif vt == "enum":
         if not vals:
-            problems.append(Problem(join(here, "vals"), EMPTY if vals == [] else REQUIRED,
+            problems.append(Problem(json_path(here, "vals"), EMPTY if vals == [] else REQUIRED,
                                     "an enum needs a non-empty list of values"))
         else:
             seen = set()
             for j, v in enumerate(vals):
                 if v in seen:
-                    problems.append(Problem(join(here, "vals", j), ALREADY_EXIST,
+                    problems.append(Problem(json_path(here, "vals", j), ALREADY_EXIST,
                                             f"value {v} is listed twice", (v,)))
                 seen.add(v)
                 if v == START:
                     if not is_wf_step:
-                        problems.append(Problem(join(here, "vals", j), INVALID,
+                        problems.append(Problem(json_path(here, "vals", j), INVALID,
                                                 "START is allowed only in the step attribute "
                                                 "of a workflow schema", (v,)))
                 elif not is_ident(v):
-                    problems.append(Problem(join(here, "vals", j), INVALID,
+                    problems.append(Problem(json_path(here, "vals", j), INVALID,
                                             f"{v!r} is not a lower-case identifier", (v,)))
     else:
         for key in ("vals", "enumdesc"):
             if key in entry:
-                problems.append(Problem(join(here, key), NOT_ALLOWED,
+                problems.append(Problem(json_path(here, key), NOT_ALLOWED,
                                         f"{key} is allowed only on an enum attribute"))
     for lo, hi, types, what in (("valmin", "valmax", NUMERIC_TYPES, "int and float"),
                                 ("lenmin", "lenmax", STRING_TYPES, "str and enum")):
         for key in (lo, hi):
             if key in entry and vt not in types:
-                problems.append(Problem(join(here, key), NOT_ALLOWED,
+                problems.append(Problem(json_path(here, key), NOT_ALLOWED,
                                         f"{key} applies only to {what} attributes"))
         a, b = entry.get(lo), entry.get(hi)
         if vt in types and isinstance(a, (int, float)) and isinstance(b, (int, float)) and a > b:
-            problems.append(Problem(join(here, hi), INVALID, f"{hi} is below {lo}", (b,)))
+            problems.append(Problem(json_path(here, hi), INVALID, f"{hi} is below {lo}", (b,)))
     for key in ("valmin", "valmax"):
         v = entry.get(key)
         if isinstance(v, float) and not math.isfinite(v):
-            problems.append(Problem(join(here, key), INVALID, f"{key} must be finite"))
+            problems.append(Problem(json_path(here, key), INVALID, f"{key} must be finite"))
     return problems
 
 
@@ -172,17 +174,17 @@ def _check_workflow_schema(pattern, tasks, props, path, shape_bad) -> list[Probl
     for i, entry in enumerate(pattern):
         if isinstance(entry, dict) and isinstance(entry.get("attr"), str):
             by_name.setdefault(entry["attr"], (i, entry))
-    ps = join(path, "patternschema")
+    ps = json_path(path, "patternschema")
     if "step" not in by_name:
         problems.append(Problem(ps, REQUIRED, "a workflow schema needs an attribute step of "
                                               "type enum whose values are its tasks and START",
                                 ("step",)))
     else:
         i, entry = by_name["step"]
-        here = join(ps, i)
+        here = json_path(ps, i)
         if canonical_valtype(entry.get("valtype")) != "enum":
-            if not under(shape_bad, join(here, "valtype")):
-                problems.append(Problem(join(here, "valtype"), INVALID,
+            if not under(shape_bad, json_path(here, "valtype")):
+                problems.append(Problem(json_path(here, "valtype"), INVALID,
                                         "step must be of type enum", (entry.get("valtype"),)))
         elif isinstance(entry.get("vals"), list) and entry["vals"]:
             got = {v for v in entry["vals"] if isinstance(v, str)}
@@ -195,7 +197,7 @@ def _check_workflow_schema(pattern, tasks, props, path, shape_bad) -> list[Probl
                     parts.append("missing " + ", ".join(missing))
                 if extra:
                     parts.append("not tasks: " + ", ".join(extra))
-                problems.append(Problem(join(here, "vals"), INVALID,
+                problems.append(Problem(json_path(here, "vals"), INVALID,
                                         "the values of step must be exactly the tasks plus "
                                         f"START ({'; '.join(parts)})", tuple(missing + extra)))
     if "stepfailed" not in by_name:
@@ -204,15 +206,15 @@ def _check_workflow_schema(pattern, tasks, props, path, shape_bad) -> list[Probl
     else:
         i, entry = by_name["stepfailed"]
         if canonical_valtype(entry.get("valtype")) != "bool":
-            here = join(ps, i, "valtype")
+            here = json_path(ps, i, "valtype")
             if not under(shape_bad, here):
                 problems.append(Problem(here, INVALID, "stepfailed must be of type bool",
                                         (entry.get("valtype"),)))
-    at = join(path, "actionschema", "properties")
+    at = json_path(path, "actionschema", "properties")
     if not under(shape_bad, at) and set(props) != {"nextstep", "done"}:
         problems.append(Problem(at, INVALID, "the properties of a workflow schema must be "
                                              "exactly nextstep and done", tuple(props)))
-    at = join(path, "actionschema", "tasks")
+    at = json_path(path, "actionschema", "tasks")
     if not tasks and not under(shape_bad, at):
         problems.append(Problem(at, EMPTY, "a workflow schema needs at least one task (step)"))
     return problems

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as _dt
 
+from crux.common.formats import format_timestamp
+
 from .model import (EVALUATION_FAILURES, MatchResult, callee_error, cycle_error,
                     evaluation_error)
-from .values import COMPARE, format_ts, json_value
+from .values import COMPARE, json_value
 
 
 def run_traced(family, entry: str, entity: dict, level: int) -> MatchResult:
@@ -98,6 +100,6 @@ def run_traced(family, entry: str, entity: dict, level: int) -> MatchResult:
 def make_tracedata(result: MatchResult, *, start: _dt.datetime, end: _dt.datetime, realm: str,
                    app: str, slice: int, cls: str, entry: str) -> dict:
     """The full trace object of SPEC §3 (`tracedata`)."""
-    return {"start": format_ts(start, micro=True), "end": format_ts(end, micro=True),
+    return {"start": format_timestamp(start, micro=True), "end": format_timestamp(end, micro=True),
             "realm": realm, "app": app, "slice": slice, "class": cls,
             "entryruleset": entry, "visits": result.visits if result.visits is not None else []}

@@ -1,4 +1,8 @@
-"""Typed values: identifiers, entity value conversion, rule literals, timestamp text."""
+"""Typed values: entity value conversion and rule literals (SPEC §2.2, §2.3).
+
+Identifiers and timestamps are read and written as crux/common/formats.py defines them, the
+same for the API and the command line.
+"""
 from __future__ import annotations
 
 import datetime as _dt
@@ -6,9 +10,9 @@ import math
 import operator
 import re
 
-IDENT_PATTERN = r"^[a-z][a-z0-9_]*\Z"
-IDENT_RE = re.compile(IDENT_PATTERN)
-START = "START"
+from crux.common.formats import BadValue, format_timestamp, parse_timestamp
+
+START = "START"     # the step every workflow starts at (a value of a workflow schema's `step`)
 
 VALTYPES = ("int", "float", "str", "enum", "bool", "ts")
 VALTYPE_ALIASES = {"timestamp": "ts"}
@@ -22,22 +26,10 @@ EQUALITY_OPS = frozenset({"eq", "ne"})
 
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 _FLOAT_RE = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-_TS_RE = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?"
-    r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))")
-UTC = _dt.timezone.utc
-
-
-def is_ident(value) -> bool:
-    return isinstance(value, str) and IDENT_RE.fullmatch(value) is not None
 
 
 def canonical_valtype(valtype):
     return VALTYPE_ALIASES.get(valtype, valtype)
-
-
-class BadValue(ValueError):
-    """A value does not convert to the wanted type; the message says why."""
 
 
 def to_int(value) -> int:
@@ -85,46 +77,8 @@ def to_str(value) -> str:
     raise BadValue("is not a string")
 
 
-def parse_ts(value) -> _dt.datetime:
-    """An RFC 3339 timestamp string (fraction and offset allowed) as an aware UTC datetime."""
-    if isinstance(value, _dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC)
-    if not isinstance(value, str):
-        raise BadValue("is not an RFC 3339 timestamp string")
-    m = _TS_RE.fullmatch(value)
-    if m is None:
-        raise BadValue("is not an RFC 3339 timestamp (like 2026-01-31T10:00:00Z)")
-    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-    frac = m.group(7)
-    micro = int((frac + "00000")[:6]) if frac else 0
-    if m.group(8):
-        tz = UTC
-    else:
-        oh, om = int(m.group(10)), int(m.group(11))
-        if oh > 23 or om > 59:
-            raise BadValue("has an invalid offset")
-        delta = _dt.timedelta(hours=oh, minutes=om)
-        tz = _dt.timezone(-delta if m.group(9) == "-" else delta)
-    try:
-        d = _dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
-    except ValueError:
-        raise BadValue("is not a valid date and time") from None
-    return d.astimezone(UTC) if tz is not UTC else d
-
-
-def format_ts(d: _dt.datetime, micro: bool = False) -> str:
-    """RFC 3339 in UTC with a Z; the fraction is shown when present (or always with micro)."""
-    if d.tzinfo is None:
-        d = d.replace(tzinfo=UTC)
-    else:
-        d = d.astimezone(UTC)
-    if micro or d.microsecond:
-        return d.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return d.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 CONVERTERS = {"int": to_int, "float": to_float, "bool": to_bool, "str": to_str,
-              "enum": to_str, "ts": parse_ts}
+              "enum": to_str, "ts": parse_timestamp}
 
 
 def literal_problem(valtype: str, lit, vals=()) -> str | None:
@@ -148,7 +102,7 @@ def literal_problem(valtype: str, lit, vals=()) -> str | None:
         if not isinstance(lit, str):
             return "is not an RFC 3339 timestamp string"
         try:
-            parse_ts(lit)
+            parse_timestamp(lit)
         except BadValue as ex:
             return str(ex)
     elif valtype in STRING_TYPES:
@@ -164,12 +118,12 @@ def convert_literal(valtype: str, lit):
     if valtype == "float":
         return float(lit)
     if valtype == "ts":
-        return parse_ts(lit)
+        return parse_timestamp(lit)
     return lit
 
 
 def json_value(value):
     """An entity value as JSON (timestamps as RFC 3339 UTC strings)."""
     if isinstance(value, _dt.datetime):
-        return format_ts(value)
+        return format_timestamp(value)
     return value

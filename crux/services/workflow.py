@@ -22,13 +22,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from crux.engine.values import START
 from crux.errors import CruxError, not_found
 from crux.services.principal import Identity
 from crux.services.rules import class_mismatch, converted, run_match
 from crux.services.uow import unit_of_work
 from crux.store import instances as store
-
-START = "START"
 
 
 @dataclass
