@@ -11,12 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from crux.cli import cli
-from crux.common.config import REPO_ROOT
 from crux.cli.load import load_demo, load_folder, loader_identity
-from tests.conftest import TEST_SECRET
+from tests.conftest import ROOT, TEST_SECRET
 from tests.rules_data import eventually, record_statements
 
-EXAMPLES = REPO_ROOT / "examples"
+EXAMPLES = ROOT / "examples"
 
 
 @pytest.fixture
@@ -121,5 +120,5 @@ def test_a_reload_reads_each_record_once(db, realm, monkeypatch):
 
 def test_the_command_line_does_not_import_the_web_modules():
     code = "import sys, crux.cli; print(sorted(m for m in sys.modules if m.startswith('crux.api')))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"

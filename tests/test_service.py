@@ -10,9 +10,8 @@ import psycopg
 from psycopg import sql
 
 from crux.api import all_calls
-from crux.common.config import REPO_ROOT
 from crux.store.migrate import upgrade
-from tests.conftest import _with_database, error_of
+from tests.conftest import ROOT, _with_database, error_of
 
 
 def test_health_and_readiness(client):
@@ -75,10 +74,10 @@ def _schema_snapshot(url):
 def test_migrations_applied_twice_change_nothing(server_url):
     name, url = _fresh_database(server_url)
     try:
-        first = upgrade(url, REPO_ROOT / "schema_sql")
+        first = upgrade(url, ROOT / "schema_sql")
         assert first and first[0].startswith("0001_")
         before = _schema_snapshot(url)
-        assert upgrade(url, REPO_ROOT / "schema_sql") == []
+        assert upgrade(url, ROOT / "schema_sql") == []
         assert _schema_snapshot(url) == before
     finally:
         _drop(server_url, name)
@@ -86,7 +85,7 @@ def test_migrations_applied_twice_change_nothing(server_url):
 
 def _upgrade_in_process(url, queue):
     try:
-        queue.put(("ok", upgrade(url, REPO_ROOT / "schema_sql")))
+        queue.put(("ok", upgrade(url, ROOT / "schema_sql")))
     except Exception as exc:  # reported to the parent
         queue.put(("error", repr(exc)))
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from crux.common.config import REPO_ROOT
+from crux.common.config import package_folder
 from crux.engine import normalize_rules, normalize_schema
 from crux.errors import CruxError
 from crux.services.principal import Grant, Identity
@@ -302,7 +302,7 @@ def load_demo(settings, url: str, realm: str, admin: str) -> str:
     with opened(settings, url) as database:
         for name, descr in DEMO_APPS.items():
             _ensure_app(database, ident, name, descr)
-            folder = REPO_ROOT / "examples" / name
+            folder = package_folder("crux.examples") / name
             if not folder.is_dir():
                 problems.append(f"{folder}: not found")
                 continue

@@ -7,9 +7,14 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, fields
+from importlib import resources
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+
+def package_folder(package: str) -> Path:
+    """A folder installed as package data (`crux.schema_sql`, `crux.examples`): found the same
+    way in a source checkout (`pip install -e .`) and in any installed copy (`pip install .`)."""
+    return Path(str(resources.files(package)))
 
 
 def _env(name: str, default=None):
@@ -28,7 +33,7 @@ class Settings:
     pool_min: int = 1
     pool_max: int = 10
     pool_timeout: float = 5.0
-    schema_dir: str = str(REPO_ROOT / "schema_sql")
+    schema_dir: str = str(package_folder("crux.schema_sql"))
     # tokens
     jwt_secret: str = ""
     jwt_public_key: str = ""
