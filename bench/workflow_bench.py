@@ -230,7 +230,7 @@ def _server_url(given: str | None) -> str:
     if given:
         return given
     from crux.common.config import Settings
-    from crux.store.db import embedded_url
+    from crux.store.embedded import embedded_url
     return embedded_url(Settings(data_dir=str(REPO / ".crux" / "bench")), database="postgres")
 
 

@@ -24,7 +24,7 @@ def _server_url() -> str:
     url = os.environ.get("CRUX_TEST_DATABASE_URL")
     if url:
         return url
-    from crux.store.db import embedded_url
+    from crux.store.embedded import embedded_url
     return embedded_url(Settings(data_dir=str(ROOT / ".crux" / "test")), database="postgres")
 
 

@@ -247,7 +247,8 @@ def load_command(folder, realm_name, slice_id, app, activate, create_app, user):
     from crux.common import log
     from crux.common.config import Settings
     from crux.store import realms
-    from crux.store.db import opened, resolve_url
+    from crux.store.db import opened
+    from crux.store.embedded import resolve_url
     from crux.store.migrate import upgrade
     settings = Settings.from_env()
     log.set_level(settings.log_level)

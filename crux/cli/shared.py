@@ -12,7 +12,7 @@ def settings() -> Settings:
 
 def database_url(config: Settings) -> str:
     """CRUX_DATABASE_URL, or the embedded PostgreSQL's (started, or joined, for this process)."""
-    from crux.store.db import resolve_url
+    from crux.store.embedded import resolve_url
     return resolve_url(config)
 
 

