@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     settings = settings or Settings.from_env()
     log.set_level(settings.log_level)
+    log.capture_python_logging()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.json.sort_keys = False

@@ -158,10 +158,13 @@ def run_cli(database_url, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _log_level_restored():
-    """Commands run in-process (CliRunner) set the process's log level; each test starts with
-    the level the previous one started with."""
+    """Commands run in-process (CliRunner) set the process's log level and stream; each test
+    starts with the ones the previous one started with."""
     from crux.common import log
     before = log.set_level("info")
     log.set_level(before)
+    stream = log.set_stream("stdout")
+    log.set_stream(stream)
     yield
     log.set_level(before)
+    log.set_stream(stream)

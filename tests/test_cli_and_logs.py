@@ -7,11 +7,15 @@ import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import jwt
+import psutil
+import psycopg
 import pytest
 from click.testing import CliRunner
 
 from crux.cli import cli
-from tests.conftest import TEST_SECRET, RealmHandle
+from tests.conftest import TEST_SECRET, RealmHandle, error_of
+from tests.http_server import Server
+from tests.rules_data import eventually
 
 
 @pytest.fixture
@@ -103,3 +107,74 @@ def test_tokens_from_a_jwks_url(settings):
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ---- defects, warnings and gunicorn's own errors are JSON lines too ---------------------------
+
+def _json_lines(text: str) -> list[dict]:
+    """Every line of `text` as JSON (failing on any plain-text line)."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_a_defect_is_one_json_line_with_its_stack_trace(realm, capfd, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a defect planted by the test")
+
+    capfd.readouterr()
+    monkeypatch.setattr(realm.crux.identities, "authenticate", broken)
+    resp = realm.call("applist", {})
+    assert resp.status_code == 500 and error_of(resp)["errcode"] == "internal"
+    out, err = capfd.readouterr()
+    assert err == ""
+    defects = [line for line in _json_lines(out) if line["type"] == "D"]
+    assert len(defects) == 1, defects
+    defect = defects[0]
+    assert defect["pri"] == "err" and defect["module"] == "crux.api" and defect["msg"] == "internal error"
+    trace = defect["data"]["debug_data"]["stacktrace"]
+    assert trace.startswith("Traceback") and trace.endswith("RuntimeError: a defect planted by the test")
+    assert "a defect planted by the test" not in resp.get_data(as_text=True)
+
+
+def test_pool_and_listener_warnings_are_json_lines(settings, database_url, conn, capfd):
+    """A database that drops the service's connections: the pool, the store and the cache
+    listener say so in JSON lines, and the service recovers by itself."""
+    from crux import create_app
+    url = psycopg.conninfo.make_conninfo(database_url, application_name="crux_log_test")
+    app = create_app(settings, database_url=url, migrate=False)
+    try:
+        crux = app.extensions["crux"]
+        crux.listener.wait_connected(10)
+        client = app.test_client()
+        assert client.get("/readyz").status_code == 200
+        capfd.readouterr()
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'crux_log_test'")
+        statuses = [client.get("/readyz").status_code for _ in range(3)]
+        assert statuses[0] == 503 and eventually(lambda: client.get("/readyz").status_code == 200)
+        eventually(lambda: crux.listener.wait_connected(0.1))
+        out, err = capfd.readouterr()
+    finally:
+        app.extensions["crux"].close()
+    assert err == ""
+    said = {(line["module"], line["pri"], line["msg"].split(":")[0]) for line in _json_lines(out) if line["type"] == "D"}
+    assert ("crux.db", "warn", "database unavailable") in said, said
+    assert ("psycopg.pool", "warn", "discarding closed connection") in said, said
+    assert ("crux.notify", "warn", "cache listener lost its connection") in said, said
+
+
+def test_gunicorn_errors_are_json_lines(database_url, tmp_path):
+    """`crux serve` whose worker is killed: gunicorn's own message about it is a JSON line, and
+    the server's whole output is JSON lines."""
+    server = Server(database_url, tmp_path)
+    try:
+        eventually(server.ready, timeout=60, interval=0.2)
+        worker = psutil.Process(server.proc.pid).children()[0]
+        worker.kill()
+        log_path = tmp_path / f"server-{server.port}.log"
+        eventually(lambda: "SIGKILL" in log_path.read_text(), timeout=30, interval=0.1)
+        eventually(server.ready, timeout=60, interval=0.2)         # gunicorn starts another worker
+    finally:
+        server.stop()
+    lines = _json_lines(log_path.read_text())
+    killed = [line for line in lines if "SIGKILL" in line.get("msg", "")]
+    assert killed and killed[0]["module"] == "gunicorn.error" and killed[0]["pri"] == "err"
+    assert killed[0]["type"] == "D" and killed[0]["msg"].startswith(f"Worker (pid:{worker.pid}) was sent SIGKILL")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import click
 
 from crux.cli import database, events, load, openapi, realm, retention, rules, serve, workflow
+from crux.common import log
 
 COMMANDS: list[click.Command] = [
     database.db, realm.realm, realm.token, serve.serve, serve.demo, openapi.openapi,
@@ -31,6 +32,10 @@ COMMANDS: list[click.Command] = [
 @click.version_option(package_name="crux", prog_name="crux")
 def cli() -> None:
     """Crux: business rules and workflows as a service."""
+    # A command's own output goes to stdout; log lines (changes, warnings, defects) to stderr.
+    # `crux serve` and `crux demo` switch them back to stdout when they start serving.
+    log.set_stream("stderr")
+    log.capture_python_logging()
 
 
 for _command in COMMANDS:

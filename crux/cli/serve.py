@@ -9,9 +9,24 @@ import tempfile
 import click
 
 from crux.cli.shared import database_url, settings
+from crux.common import log
 from crux.common.config import Settings
 
 DEMO_REALM, DEMO_ADMIN = "demo", "admin"
+
+
+def _gunicorn_logger():
+    """gunicorn's logger class with its own messages (a worker timed out or killed, a worker
+    that failed to boot, the port in use) as `D` lines like every other line."""
+    from gunicorn import glogging
+
+    class JsonLinesLogger(glogging.Logger):
+        def setup(self, cfg) -> None:
+            super().setup(cfg)
+            for logger in (self.error_log, self.access_log):
+                logger.handlers = [log.JsonLines()]
+
+    return JsonLinesLogger
 
 
 def _child_exit(server, worker) -> None:
@@ -37,6 +52,7 @@ def run(config: Settings, url: str, port: int, workers: int) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     os.environ["CRUX_DATABASE_URL"] = url
     options = {
+        "logger_class": _gunicorn_logger(),
         "bind": f"{config.host}:{port}",
         "workers": workers,
         "worker_class": "gthread",
@@ -47,6 +63,7 @@ def run(config: Settings, url: str, port: int, workers: int) -> None:
         "timeout": 60,
         "graceful_timeout": 10,
     }
+    log.set_stream("stdout")       # a server's log lines go to stdout (SPEC §6)
     try:
         Gunicorn().run()
     finally:
@@ -75,7 +92,6 @@ def serve(port: int | None, workers: int | None) -> None:
 @click.option("--no-serve", is_flag=True, help="set up the demo realm and print the token, but do not serve")
 def demo(port: int | None, workers: int | None, no_serve: bool) -> None:
     """Set up the demo realm (admin user, example rules and workflow), print a token, and serve."""
-    from crux.common import log
     from crux.cli.load import load_demo
     from crux.cli.realm import create_realm
     from crux.services.tokens import TokenVerifier
