@@ -1,11 +1,14 @@
-"""The command line (realm add, token, db upgrade, openapi), JWKS tokens, and the `C` log lines."""
+"""The command line (realm add, token, db upgrade, openapi; messages instead of tracebacks), JWKS tokens,
+and the log lines (changes, defects, warnings, gunicorn's errors)."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import click
 import jwt
 import psutil
 import psycopg
@@ -13,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from crux.cli import cli
-from tests.conftest import TEST_SECRET, RealmHandle, error_of
+from tests.conftest import ROOT, TEST_SECRET, RealmHandle, error_of
 from tests.http_server import Server
 from tests.rules_data import eventually
 
@@ -178,3 +181,81 @@ def test_gunicorn_errors_are_json_lines(database_url, tmp_path):
     killed = [line for line in lines if "SIGKILL" in line.get("msg", "")]
     assert killed and killed[0]["module"] == "gunicorn.error" and killed[0]["pri"] == "err"
     assert killed[0]["type"] == "D" and killed[0]["msg"].startswith(f"Worker (pid:{worker.pid}) was sent SIGKILL")
+
+
+# ---- the command line: messages, not tracebacks ---------------------------------------------
+
+def _commands(group: click.Group, path=("crux",)):
+    for name, command in group.commands.items():
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+
+
+def test_version():
+    from importlib.metadata import version
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and result.output == f"crux, version {version('crux')}\n"
+
+
+def test_every_option_has_help():
+    missing = [f"{' '.join(path)} {param.opts[0]}" for path, command in [(("crux",), cli), *_commands(cli)]
+               for param in command.params if isinstance(param, click.Option) and not (param.help or "").strip()]
+    assert missing == []
+    assert all((command.help or "").strip() for _path, command in _commands(cli))
+
+
+def test_a_missing_entity_file_is_a_message(tmp_path):
+    retail = ROOT / "examples" / "retail"
+    result = CliRunner().invoke(cli, ["rules", "eval", "--schema", str(retail / "schema.json"), "--rulesets", str(retail),
+                                      "--entry", "main", "--entity", f"@{tmp_path}/nosuch.json"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert f"Error: Invalid value for --entity: cannot read {tmp_path}/nosuch.json: No such file or directory" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unwritable_openapi_path_is_a_message(tmp_path):
+    result = CliRunner().invoke(cli, ["openapi", "write", str(tmp_path / "no" / "such" / "dir.json")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "cannot write" in result.output and "No such file or directory" in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["workflow", "graph", "--realm", "nosuch", "--slice", "1", "--app", "shop", "--workflow", "w"],
+    ["history", "prune", "--older-than", "90d", "--realm", "nosuch"],
+    ["changelog", "prune", "--older-than", "400d", "--realm", "NoSuch"],
+    ["token", "--realm", "nosuch", "--user", "ann"],
+    ["load", str(ROOT / "examples" / "retail"), "--realm", "nosuch", "--slice", "1"],
+])
+def test_an_unknown_realm_is_named(cli_env, app, args):
+    result = CliRunner().invoke(cli, args, env=cli_env)
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert result.stderr.strip() == "Error: realm nosuch does not exist" and result.stdout == ""
+
+
+def test_change_lines_go_to_stderr_apart_from_the_output(cli_env, app, client, tmp_path):
+    env = {**cli_env, "CRUX_LOG_LEVEL": "info"}
+    name = f"cli{uuid.uuid4().hex[:8]}"
+    result = CliRunner().invoke(cli, ["realm", "add", name, "--admin", "boss"], env=env)
+    assert result.exit_code == 0 and result.stdout == f"realm {name} created; boss holds root and auth\n"
+    changes = _json_lines(result.stderr)
+    assert changes and all(line["type"] == "C" for line in changes)
+    assert "realm" in {line["data"]["change_data"]["entity"] for line in changes}
+    RealmHandle(app, client, name, "boss").app_new("retail")
+    result = CliRunner().invoke(cli, ["load", str(ROOT / "examples" / "retail"), "--realm", name, "--slice", "1"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == "5 created; 0 problem(s)"
+    assert not any(line.startswith("{") for line in result.stdout.splitlines())
+    assert len([line for line in _json_lines(result.stderr) if line["type"] == "C"]) >= 5
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_a_busy_port_gets_a_hint(cli_env, command):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, [command, "--port", str(port)], env={**cli_env, "CRUX_HOST": "127.0.0.1"})
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stderr == (f"Error: port {port} is in use on 127.0.0.1: is another crux serve or crux demo running? "
+                             "Stop it, or choose another port with --port or CRUX_PORT\n")

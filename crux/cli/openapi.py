@@ -20,6 +20,9 @@ def openapi_write(path: str) -> None:
     text = json.dumps(build_spec(all_calls()), indent=2)
     if path == "-":
         click.echo(text)
-    else:
+        return
+    try:
         with open(path, "w") as f:
             f.write(text + "\n")
+    except OSError as ex:
+        raise click.ClickException(f"cannot write {path}: {ex.strerror or ex}") from None

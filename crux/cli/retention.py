@@ -13,6 +13,8 @@ import re
 
 import click
 
+from crux.cli.shared import require_realm, settings
+
 EVENT_MARKS_PER_BATCH = 100
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -27,14 +29,15 @@ def parse_age(text: str) -> dt.timedelta:
 
 
 def _prune(table: str, what: str, age: str, realm: str | None, batch: int) -> None:
-    from crux.common.config import Settings
     from crux.services.uow import unit_of_work
     from crux.store import events, retention
     from crux.store.db import opened
     before = dt.datetime.now(dt.timezone.utc) - parse_age(age)
     realm = realm.lower() if realm else None
     total = pruned_events = 0
-    with opened(Settings.from_env()) as db:
+    with opened(settings()) as db:
+        if realm:
+            require_realm(db, realm)
         while True:
             with unit_of_work(db, realm, "crux") as uow:
                 deleted = retention.prune_batch(uow.conn, table, before, batch, realm)

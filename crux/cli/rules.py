@@ -97,8 +97,13 @@ def render_trace(visits: list) -> list[str]:
 
 
 def _read_entity(text: str):
+    """--entity: JSON text, or @FILE holding it."""
     if text.startswith("@"):
-        text = Path(text[1:]).read_text(encoding="utf-8")
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as ex:
+            why = ex.strerror if isinstance(ex, OSError) and ex.strerror else str(ex)
+            raise click.BadParameter(f"cannot read {text[1:]}: {why}", param_hint="--entity") from None
     try:
         return json.loads(text)
     except ValueError as ex:

@@ -1,8 +1,10 @@
 """`crux serve` and `crux demo`: gunicorn serving `create_app()` in worker processes."""
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import socket
 import sys
 import tempfile
 
@@ -70,8 +72,19 @@ def run(config: Settings, url: str, port: int, workers: int) -> None:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def _serve(config: Settings, url: str, port: int | None, workers: int | None) -> None:
-    run(config, url, port=port or config.port, workers=workers or config.workers)
+def check_port(host: str, port: int) -> None:
+    """Stop with a hint when nothing can listen on host:port (before any set-up work)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)     # as gunicorn binds
+            probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"port {port} is in use on {host}: is another crux serve or crux demo running? "
+                "Stop it, or choose another port with --port or CRUX_PORT") from None
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 @click.command("serve")
@@ -81,9 +94,11 @@ def serve(port: int | None, workers: int | None) -> None:
     """Serve the API with gunicorn (migrations are applied first)."""
     from crux.store.migrate import upgrade
     config = settings()
+    port = port or config.port
+    check_port(config.host, port)
     url = database_url(config)
     upgrade(url, config.schema_dir)
-    _serve(config, url, port, workers)
+    run(config, url, port, workers or config.workers)
 
 
 @click.command("demo")
@@ -96,13 +111,15 @@ def demo(port: int | None, workers: int | None, no_serve: bool) -> None:
     from crux.cli.realm import create_realm
     from crux.services.tokens import TokenVerifier
     config = settings()
+    port = port or config.port
+    if not no_serve:
+        check_port(config.host, port)
     url = database_url(config)
     log.set_level("warn")  # the set-up's change lines would bury the token (they are in `changelog`)
     create_realm(config, url, DEMO_REALM, DEMO_ADMIN, "Crux demo realm")
     loaded = load_demo(config, url, DEMO_REALM, DEMO_ADMIN)
     log.set_level(config.log_level)
     tok = TokenVerifier(config).mint(DEMO_REALM, DEMO_ADMIN, 7 * 24 * 3600)
-    port = port or config.port
     click.echo(f"\nDemo realm '{DEMO_REALM}' is ready; user '{DEMO_ADMIN}' holds root and auth. {loaded}")
     click.echo(f"\nBearer token (valid 7 days):\n\n{tok}\n")
     click.echo("Try:\n")
@@ -111,4 +128,4 @@ def demo(port: int | None, workers: int | None, no_serve: bool) -> None:
     click.echo(f"API documentation: http://localhost:{port}/api/v1/docs\n")
     sys.stdout.flush()
     if not no_serve:
-        _serve(config, url, port, workers)
+        run(config, url, port, workers or config.workers)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import click
 
+from crux.cli.shared import require_realm, settings
+
 from crux.engine import normalize_rules
 from crux.engine.values import START
 
@@ -129,11 +131,11 @@ def to_dot(graph: Graph) -> str:
 # ---- where the workflow comes from ------------------------------------------------------------
 
 def _from_database(realm: str, slice_id: int, app: str, name: str):
-    from crux.common.config import Settings
     from crux.services.rulecache import RulesetCache
     from crux.store.db import opened
     from crux.store.notify import Listener
-    with opened(Settings.from_env()) as db:
+    with opened(settings()) as db:
+        require_realm(db, realm)
         listener = Listener(db.url)
         try:
             cache = RulesetCache(db, listener, first_connect_wait=0)  # one look: nothing to keep
@@ -170,7 +172,8 @@ def workflow():
 @click.option("--realm", default="demo", show_default=True, help="with the database: the realm")
 @click.option("--files", type=click.Path(exists=True, file_okay=False),
               help="read a folder of schema/workflow JSON files (the examples/ format) instead of the database")
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True,
+              help="Mermaid (renders in GitHub and GitLab Markdown) or Graphviz dot")
 def graph_cmd(name, slice_id, app, realm, files, fmt):
     """Draw a workflow: steps as nodes, rules as edges labelled with their conditions, concurrent
     fan-out with its join, and sub-workflows."""
