@@ -158,7 +158,8 @@ def test_pool_and_listener_warnings_are_json_lines(settings, database_url, conn,
     finally:
         app.extensions["crux"].close()
     assert err == ""
-    said = {(line["module"], line["pri"], line["msg"].split(":")[0]) for line in _json_lines(out) if line["type"] == "D"}
+    said = {(line["module"], line["pri"], line["msg"].split(":")[0])
+            for line in _json_lines(out) if line["type"] == "D"}
     assert ("crux.db", "warn", "database unavailable") in said, said
     assert ("psycopg.pool", "warn", "discarding closed connection") in said, said
     assert ("crux.notify", "warn", "cache listener lost its connection") in said, said
@@ -207,10 +208,12 @@ def test_every_option_has_help():
 
 def test_a_missing_entity_file_is_a_message(tmp_path):
     retail = ROOT / "examples" / "retail"
-    result = CliRunner().invoke(cli, ["rules", "eval", "--schema", str(retail / "schema.json"), "--rulesets", str(retail),
-                                      "--entry", "main", "--entity", f"@{tmp_path}/nosuch.json"])
+    result = CliRunner().invoke(cli, ["rules", "eval", "--schema", str(retail / "schema.json"),
+                                      "--rulesets", str(retail), "--entry", "main",
+                                      "--entity", f"@{tmp_path}/nosuch.json"])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
-    assert f"Error: Invalid value for --entity: cannot read {tmp_path}/nosuch.json: No such file or directory" in result.output
+    assert (f"Error: Invalid value for --entity: cannot read {tmp_path}/nosuch.json: "
+            "No such file or directory") in result.output
     assert "Traceback" not in result.output
 
 
@@ -242,7 +245,8 @@ def test_change_lines_go_to_stderr_apart_from_the_output(cli_env, app, client, t
     assert changes and all(line["type"] == "C" for line in changes)
     assert "realm" in {line["data"]["change_data"]["entity"] for line in changes}
     RealmHandle(app, client, name, "boss").app_new("retail")
-    result = CliRunner().invoke(cli, ["load", str(ROOT / "examples" / "retail"), "--realm", name, "--slice", "1"], env=env)
+    retail = str(ROOT / "examples" / "retail")
+    result = CliRunner().invoke(cli, ["load", retail, "--realm", name, "--slice", "1"], env=env)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == "5 created; 0 problem(s)"
     assert not any(line.startswith("{") for line in result.stdout.splitlines())

@@ -6,8 +6,7 @@ import datetime as dt
 
 import pytest
 
-from crux.common.formats import (BadValue, format_timestamp, is_ident, json_path,
-                                 parse_timestamp)
+from crux.common.formats import BadValue, format_timestamp, is_ident, json_path, parse_timestamp
 from crux.engine import ValidationFailed, convert_entity, validate_schema
 from tests.conftest import error_of
 

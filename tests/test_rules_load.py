@@ -33,7 +33,8 @@ def test_load_the_retail_example_and_evaluate_its_entities(cli_env, realm):
     assert result.exit_code == 0, result.output
     assert "schema order: created" in result.output and "activate main: 4 traversed, 4 activated" in result.output
     for case in json.loads((EXAMPLES / "retail" / "entities.json").read_text()):
-        got = realm.ok("breapplyrules", {"slice": 1, "app": "retail", "ruleset": case["entry"], "entity": case["entity"]})
+        got = realm.ok("breapplyrules",
+                       {"slice": 1, "app": "retail", "ruleset": case["entry"], "entity": case["entity"]})
         assert got == case["expect"], case["name"]
     again = load(cli_env, EXAMPLES / "retail", realm, "--activate")
     assert again.exit_code == 0 and "5 unchanged; 0 problem(s)" in again.output
@@ -86,7 +87,8 @@ def test_load_updates_what_changed_and_refuses_active_rulesets(cli_env, realm, t
 
 
 def test_load_needs_an_existing_realm_and_app(cli_env, realm):
-    result = CliRunner().invoke(cli, ["load", str(EXAMPLES / "retail"), "--realm", "norealm", "--slice", "1"], env=cli_env)
+    result = CliRunner().invoke(cli, ["load", str(EXAMPLES / "retail"), "--realm", "norealm", "--slice", "1"],
+                                env=cli_env)
     assert result.exit_code != 0 and "realm norealm does not exist" in result.output
     result = load(cli_env, EXAMPLES / "retail", realm)
     assert result.exit_code == 1 and "schema.json: app: not_found" in result.output

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-
 from tests.wf_support import APP, CLS, STEPS, WORKFLOWS, setup_flows
 
 
@@ -30,7 +29,8 @@ def test_graph_from_the_database(realm, run_cli):
 
 def test_graph_errors(realm, run_cli):
     setup_flows(realm)
-    code, out = run_cli("workflow", "graph", "--realm", realm.name, "--slice", "1", "--app", APP, "--workflow", "nosuch")
+    code, out = run_cli("workflow", "graph", "--realm", realm.name, "--slice", "1", "--app", APP,
+                        "--workflow", "nosuch")
     assert code != 0 and "nosuch" in out
     code, out = run_cli("workflow", "graph", "--workflow", "par")
     assert code != 0 and "--slice" in out

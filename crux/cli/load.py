@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -90,10 +91,11 @@ def _callees_first(items: list[Item]) -> list[Item]:
         if state.get(id(it)):
             return              # placed, or on the current path (a cycle: validation reports it)
         state[id(it)] = "visiting"
-        rules = it.data.get(it.rules_key)
+        rules: Any = it.data.get(it.rules_key)
         try:
-            callees = {c for r in normalize_rules(rules) for c in (r["ruleactions"]["thencall"], r["ruleactions"]["elsecall"])}
-        except (AttributeError, TypeError):
+            callees = {c for r in normalize_rules(rules)
+                       for c in (r["ruleactions"]["thencall"], r["ruleactions"]["elsecall"])}
+        except (AttributeError, TypeError, ValueError):
             callees = set()     # malformed rules: the service will say what is wrong
         for callee in sorted(c for c in callees if c):
             dep = by_key.get((it.data.get("class"), callee))
@@ -110,11 +112,13 @@ def _callees_first(items: list[Item]) -> list[Item]:
 def _checked(item: Item, payload: dict) -> dict:
     """The item's payload as the web API checks and loads it. (Imported here: every `crux`
     command imports this module, and only loading needs the API's schemas.)"""
+    from marshmallow import Schema
+
     from crux.api import envelope
     from crux.api.rules import RulesetNew, SchemaDoc
     from crux.api.workflows import StepWorkflowNew
-    schema = {"schema": SchemaDoc, "ruleset": RulesetNew, "stepworkflow": StepWorkflowNew}[item.what]
-    return envelope.load(schema(), payload)
+    schemas: dict[str, type[Schema]] = {"schema": SchemaDoc, "ruleset": RulesetNew, "stepworkflow": StepWorkflowNew}
+    return envelope.load(schemas[item.what](), payload)
 
 
 def _problem_lines(path: Path, err: CruxError, rules_key: str | None = None) -> list[str]:
@@ -162,7 +166,8 @@ class FolderLoader:
             return self._note("schema", data["class"], "created")
         new = normalize_schema({"class": data["class"], "patternschema": data["patternschema"],
                                 "actionschema": data["actionschema"]})
-        if old["brwf"] == kind.brwf and (old["patternschema"], old["actionschema"]) == (new["patternschema"], new["actionschema"]):
+        same = (old["patternschema"], old["actionschema"]) == (new["patternschema"], new["actionschema"])
+        if old["brwf"] == kind.brwf and same:
             return self._note("schema", data["class"], "unchanged")
         self.service.schema_update(self.ident, kind, data)
         self._note("schema", data["class"], "updated")

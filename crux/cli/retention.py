@@ -32,7 +32,7 @@ def _prune(table: str, what: str, age: str, realm: str | None, batch: int) -> No
     from crux.services.uow import unit_of_work
     from crux.store import events, retention
     from crux.store.db import opened
-    before = dt.datetime.now(dt.timezone.utc) - parse_age(age)
+    before = dt.datetime.now(dt.UTC) - parse_age(age)
     realm = realm.lower() if realm else None
     total = pruned_events = 0
     with opened(settings()) as db:

@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from crux.engine import (MatchError, Problem, ValidationFailed, compile_family, convert_entity,
-                         normalize_rules, normalize_schema, validate_ruleset, validate_schema)
 from crux.common.formats import is_ident
+from crux.engine import (
+    MatchError,
+    Problem,
+    ValidationFailed,
+    compile_family,
+    convert_entity,
+    normalize_rules,
+    normalize_schema,
+    validate_ruleset,
+    validate_schema,
+)
 from crux.engine.values import START, to_bool
-
 
 # --------------------------------------------------------------------------------------------
 # reading documents
@@ -27,7 +36,7 @@ class Doc:
 
     def __init__(self, path: Path):
         self.path = path
-        self.data = None
+        self.data: Any = None
         self.kind = "unknown"
         self.error: str | None = None
         try:
@@ -121,7 +130,7 @@ class Library:
 def _calls(rules) -> set:
     try:
         norm = normalize_rules(rules)
-    except Exception:       # a broken ruleset calls nothing we can see
+    except (AttributeError, TypeError, ValueError):     # a broken ruleset calls nothing we can see
         return set()
     return {c for r in norm for c in (r["ruleactions"]["thencall"], r["ruleactions"]["elsecall"])
             if isinstance(c, str) and c}
@@ -137,7 +146,7 @@ def brwf_of(schema_doc: Doc) -> str:
 
 def check_doc(doc: Doc, lib: Library) -> list[Problem]:
     if doc.kind == "broken":
-        return [Problem("", "invalid", doc.error)]
+        return [Problem("", "invalid", doc.error or "cannot read the file")]
     if doc.kind == "schema":
         return _check_schema(doc, lib)
     if doc.kind == "ruleset":
@@ -191,7 +200,7 @@ def _check_ruleset(doc: Doc, lib: Library) -> list[Problem]:
 
 def _check_stepworkflows(doc: Doc, lib: Library) -> list[Problem]:
     problems = []
-    steps = set()
+    steps: set[str] = set()
     for s in lib.of_kind("schema"):
         if brwf_of(s) == "W" and isinstance(s.data.get("actionschema"), dict):
             steps.update(s.data["actionschema"].get("tasks") or [])

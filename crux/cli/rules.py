@@ -138,7 +138,7 @@ def eval_cmd(schema_path, rulesets_dir, entry, entity_text, trace, as_json):
     for f in sorted(Path(rulesets_dir).glob("*.json")):
         lib.add(f)
     raw = _read_entity(entity_text)
-    start = dt.datetime.now(dt.timezone.utc)
+    start = dt.datetime.now(dt.UTC)
     try:
         family = load_family(lib, schema_doc.cls)
         entity = entity_for(family, raw)
@@ -150,7 +150,7 @@ def eval_cmd(schema_path, rulesets_dir, entry, entity_text, trace, as_json):
     except MatchError as ex:
         click.echo(f"error: {ex}")
         raise SystemExit(1) from None
-    end = dt.datetime.now(dt.timezone.utc)
+    end = dt.datetime.now(dt.UTC)
     out = result.actionset()
     if as_json:
         if trace:

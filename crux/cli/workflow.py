@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import click
 
 from crux.cli.shared import require_realm, settings
-
 from crux.engine import normalize_rules
 from crux.engine.values import START
 
@@ -55,7 +54,7 @@ def build_graph(family, name: str, stepworkflows: dict[str, str]) -> Graph:
     steps = [s for s in family.step_values if s != START]
     graph = Graph(name, steps)
     rules = normalize_rules(list(family.rulesets[name].rules))
-    for rule, move in zip(rules, family.steps_of(name)):
+    for rule, move in zip(rules, family.steps_of(name), strict=True):
         if move["from"]:
             sources = list(move["from"])
         else:

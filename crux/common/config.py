@@ -55,12 +55,12 @@ class Settings:
     webhook_allow: str = ""
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
+    def from_env(cls, **overrides) -> Settings:
         values = {}
         for f in fields(cls):
             raw = _env("CRUX_" + f.name.upper())
             if raw is not None:
-                values[f.name] = _CONVERT.get(f.type, str)(raw)
+                values[f.name] = _CONVERT.get(str(f.type), str)(raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

@@ -9,7 +9,7 @@ import datetime as dt
 import re
 from typing import overload
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class BadValue(ValueError):

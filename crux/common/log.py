@@ -52,7 +52,7 @@ def _emit(entry: dict, pri: str) -> None:
     if _PRI[pri] < _min_pri:
         return
     entry = {"id": uuid.uuid4().hex, "app": "crux", "system": _HOST, "pri": pri,
-             "when": format_timestamp(dt.datetime.now(dt.timezone.utc), micro=True),
+             "when": format_timestamp(dt.datetime.now(dt.UTC), micro=True),
              "pid": os.getpid(), **{k: v for k, v in entry.items() if v is not None}}
     line = dumps(entry)
     stream = sys.stderr if _to_stderr else sys.stdout

@@ -8,8 +8,19 @@
 """
 from .compile import CompiledFamily, compile_family
 from .entity import CompiledSchema, EntityConverter, convert_entity, make_converter
-from .model import (ALREADY_EXIST, EMPTY, INVALID, NOT_ALLOWED, NOT_FOUND, REQUIRED,
-                    MatchError, MatchResult, Problem, RulesetInfo, ValidationFailed)
+from .model import (
+    ALREADY_EXIST,
+    EMPTY,
+    INVALID,
+    NOT_ALLOWED,
+    NOT_FOUND,
+    REQUIRED,
+    MatchError,
+    MatchResult,
+    Problem,
+    RulesetInfo,
+    ValidationFailed,
+)
 from .rules import normalize_rules, validate_ruleset
 from .schema import normalize_schema, validate_schema
 from .trace import make_tracedata

@@ -12,12 +12,13 @@ source; other literals (timestamps) are bound as constants of the generated modu
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from crux.common.formats import is_ident
 
 from .model import CRule, CTerm, callee_error, cycle_error
-from .planner import INLINE_KEYS, Dispatch, Item, Leaf, Plan, describe, plan
+from .planner import INLINE_KEYS, Item, Leaf, Plan, describe, plan
 
 _PYOP = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
@@ -112,7 +113,7 @@ class Generator:
         if len(node.keys) > INLINE_KEYS:
             dname = self._fresh("d")
             pairs = []
-            for key, group in zip(node.keys, node.groups):
+            for key, group in zip(node.keys, node.groups, strict=True):
                 fname = self._fresh("f")
                 self._function(fname, group, rsname)
                 pairs.append((key, fname))
@@ -123,7 +124,7 @@ class Generator:
                        "(e, T, P, C)")
             return
         val = self._value(node.attr, bound)
-        for j, (key, group) in enumerate(zip(node.keys, node.groups)):
+        for j, (key, group) in enumerate(zip(node.keys, node.groups, strict=True)):
             out.append(f"{pad}{'if' if j == 0 else 'elif'} {val} == {self._const(key)}:")
             n = len(out)
             self._node(group, ind + 1, out, bound, rsname)

@@ -9,23 +9,35 @@ reference interpreter. Entity conversion is entity.py's.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any
 
 from crux.common.formats import json_path
 
 from .codegen import Generator
 from .entity import CompiledSchema, EntityConverter, convert_entity, make_compiled_schema
-from .model import (EVALUATION_FAILURES, INVALID, NOT_FOUND, CRule, CTerm, MatchError,
-                    MatchResult, Problem, RulesetInfo, ValidationFailed, evaluation_error)
+from .model import (
+    EVALUATION_FAILURES,
+    INVALID,
+    NOT_FOUND,
+    CRule,
+    CTerm,
+    MatchError,
+    MatchResult,
+    Problem,
+    RulesetInfo,
+    ValidationFailed,
+    evaluation_error,
+)
 from .rules import check_rule, normalize_rules
 from .schema import validate_schema
 from .trace import run_traced
 from .values import convert_literal
 
 
-def compile_family(schema: dict, rulesets: Mapping[str, dict], cls: str, brwf: str, *,
-                   foreign: Mapping[str, str] | None = None) -> "CompiledFamily":
+def compile_family(schema: dict[str, Any], rulesets: Mapping[str, dict[str, Any]], cls: str, brwf: str, *,
+                   foreign: Mapping[str, str] | None = None) -> CompiledFamily:
     """Compile every ruleset of one (realm, slice, app, class).
 
     rulesets: name -> {"rules": [...], "is_active": bool, "is_internal": bool}
@@ -74,12 +86,12 @@ def compile_family(schema: dict, rulesets: Mapping[str, dict], cls: str, brwf: s
     return CompiledFamily(cschema, cls, brwf, compiled, infos, foreign)
 
 
-def _callees(crules) -> tuple:
+def _callees(crules: list[CRule]) -> tuple[str, ...]:
     """The rulesets these rules call (thencall or elsecall), in first-use order."""
     return tuple(dict.fromkeys(c for r in crules for c in (r.thencall, r.elsecall) if c))
 
 
-def cyclic_rulesets(graph: dict[str, tuple]) -> set[str]:
+def cyclic_rulesets(graph: dict[str, tuple[str, ...]]) -> set[str]:
     """Rulesets on a static call cycle (Tarjan's strongly connected components, iterative;
     callees outside `graph` are ignored)."""
     index: dict[str, int] = {}
@@ -87,9 +99,9 @@ def cyclic_rulesets(graph: dict[str, tuple]) -> set[str]:
     stack: list[str] = []
     on: set[str] = set()
     out: set[str] = set()
-    work: list = []          # the depth-first path: (node, iterator over its callees)
+    work: list[tuple[str, Iterator[str]]] = []     # the depth-first path: (node, its callees)
 
-    def push(v):
+    def push(v: str) -> None:
         index[v] = low[v] = len(index)
         stack.append(v)
         on.add(v)
@@ -152,7 +164,7 @@ class CompiledFamily:
 
     # -- evaluation ----------------------------------------------------------------------
 
-    def match(self, entry: str, entity: dict, trace: int = 0) -> MatchResult:
+    def match(self, entry: str, entity: dict[str, Any], trace: int = 0) -> MatchResult:
         """Evaluate `entity` against ruleset `entry` (SPEC §3).
 
         `entity` is complete and converted, as convert_entity returns it (plus step and
@@ -164,8 +176,8 @@ class CompiledFamily:
         fn = self._fns.get(entry)
         if fn is None:
             raise self.unknown_entry(entry)
-        T: dict = {}
-        P: dict = {}
+        T: dict[str, None] = {}
+        P: dict[str, str] = {}
         try:
             fn(entity, T, P, [] if self._chain else ())
         except EVALUATION_FAILURES as ex:
@@ -179,8 +191,8 @@ class CompiledFamily:
         return MatchError(f"ruleset {entry} does not exist in class {self.cls}", NOT_FOUND,
                           "ruleset", (entry,))
 
-    def convert_entity(self, entity: dict, workflow: bool = False,
-                       path: str = "entity") -> dict:
+    def convert_entity(self, entity: Any, workflow: bool = False,
+                       path: str = "entity") -> dict[str, Any]:
         """convert_entity with this family's prepared converter."""
         return convert_entity(self.schema, entity, workflow, path)
 
@@ -195,7 +207,7 @@ class CompiledFamily:
     def foreign_class(self, name: str) -> str | None:
         return self._foreign.get(name)
 
-    def index_stats(self) -> dict:
+    def index_stats(self) -> dict[str, str]:
         """How each ruleset was indexed (for tests and curiosity)."""
         return dict(self._index_stats)
 
@@ -205,7 +217,7 @@ class CompiledFamily:
         spec = self.schema.info.attrs.get("step")
         return spec.vals if spec is not None else ()
 
-    def steps_of(self, name: str) -> list[dict]:
+    def steps_of(self, name: str) -> list[dict[str, Any]]:
         """The transitions of a workflow, one per rule: {"rule", "from" (steps, [] = any),
         "stepfailed" (True/False/None = either), "tasks", "nextstep", "done", "calls"}."""
         out = []

@@ -6,9 +6,12 @@ problem at once.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from crux.common.formats import BadValue, json_path, parse_timestamp
 
-from .model import INVALID, REQUIRED, Problem, ValidationFailed, scalar_vals
+from .model import INVALID, REQUIRED, AttrSpec, Problem, ValidationFailed, scalar_vals
 from .schema import SchemaInfo, normalize_schema
 from .values import CONVERTERS, to_bool, to_float, to_int
 
@@ -20,6 +23,9 @@ class _Reject(Exception):
 
 
 FAST_FAILURES = (_Reject, BadValue, KeyError, TypeError, AttributeError)
+
+# A generated fast path: the entity converted, or one of FAST_FAILURES raised.
+FastPath = Callable[[Any], dict[str, Any]]
 
 
 class EntityConverter:
@@ -33,16 +39,16 @@ class EntityConverter:
         self._attrs = _wanted_attrs(info, workflow)
         self.fast, self.source = self._generate()
 
-    def _generate(self):
+    def _generate(self) -> tuple[FastPath, str]:
         lines = ["def fast(entity):"]
-        env = {"_Reject": _Reject, "to_int": to_int, "to_float": to_float,
-               "to_bool": to_bool, "parse_timestamp": parse_timestamp}
+        env: dict[str, Any] = {"_Reject": _Reject, "to_int": to_int, "to_float": to_float,
+                               "to_bool": to_bool, "parse_timestamp": parse_timestamp}
         outs = []
         for k, a in enumerate(self._attrs):
             v = f"v{k}"
             outs.append(f"{a.name!r}: {v}")
             lines.append(f"    {v} = entity[{a.name!r}]")
-            conds = []
+            conds: list[str] = []
             if a.valtype == "int":
                 lines.append(f"    if type({v}) is not int: {v} = to_int({v})")
             elif a.valtype == "float":
@@ -59,7 +65,7 @@ class EntityConverter:
             else:
                 lines.append(f"    if type({v}) is not str: raise _Reject")
             if a.valtype in ("int", "float"):
-                conv = float if a.valtype == "float" else (lambda x: x)
+                conv: Callable[[Any], Any] = float if a.valtype == "float" else (lambda x: x)
                 if a.valmin is not None:
                     conds.append(f"{v} < {conv(a.valmin)!r}")
                 if a.valmax is not None:
@@ -82,27 +88,28 @@ class EntityConverter:
         exec(compile(source, "<crux entity converter>", "exec"), env)  # noqa: S102
         return env["fast"], source
 
-    def __call__(self, entity, path: str = "entity") -> dict:
+    def __call__(self, entity: Any, path: str = "entity") -> dict[str, Any]:
         try:
             return self.fast(entity)
         except FAST_FAILURES:
             pass
         raise ValidationFailed(self.problems(entity, path))
 
-    def problems(self, entity, path: str = "entity") -> list[Problem]:
+    def problems(self, entity: Any, path: str = "entity") -> list[Problem]:
         """Every problem of `entity` (empty when it converts)."""
         return convert_slow(self.info, entity, self.workflow, path)[1]
 
 
-def _wanted_attrs(info: SchemaInfo, workflow: bool) -> list:
+def _wanted_attrs(info: SchemaInfo, workflow: bool) -> list[AttrSpec]:
     """The attributes an entity must carry: all, but step and stepfailed in a workflow."""
     return [a for a in info.attrs.values() if not (workflow and a.name in WORKFLOW_ATTRS)]
 
 
-def convert_slow(info: SchemaInfo, entity, workflow: bool, path: str):
+def convert_slow(info: SchemaInfo, entity: Any, workflow: bool, path: str
+                 ) -> tuple[dict[str, Any], list[Problem]]:
     """(converted entity, problems): the plain conversion, reporting every problem."""
     if not isinstance(entity, dict):
-        return None, [Problem(path, INVALID, "the entity must be a JSON object")]
+        return {}, [Problem(path, INVALID, "the entity must be a JSON object")]
     problems = []
     out = {}
     for key in entity:
@@ -131,12 +138,12 @@ def convert_slow(info: SchemaInfo, entity, workflow: bool, path: str):
     return out, problems
 
 
-def _show(value) -> str:
+def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _bounds_problem(a, conv) -> str | None:
+def _bounds_problem(a: AttrSpec, conv: Any) -> str | None:
     if a.valtype == "enum" and conv not in a.valset:
         return "is not one of " + ", ".join(a.vals)
     if a.valtype in ("int", "float"):
@@ -152,22 +159,25 @@ def _bounds_problem(a, conv) -> str | None:
     return None
 
 
-def make_converter(schema: dict, workflow: bool = False) -> EntityConverter:
+def make_converter(schema: dict[str, Any], workflow: bool = False) -> EntityConverter:
     """A converter for entities of `schema` (a normalized schema document)."""
     return EntityConverter(SchemaInfo(schema), workflow)
 
 
-class CompiledSchema(dict):
+class CompiledSchema(dict[str, Any]):
     """A normalized schema document (a plain dict to callers) carrying its entity converters,
     so `convert_entity(family.schema, ...)` needs no per-call preparation."""
 
     __slots__ = ("info", "_converters", "_fast")
+    info: SchemaInfo
+    _converters: tuple[EntityConverter, EntityConverter]
+    _fast: tuple[FastPath, FastPath]
 
     def entity_converter(self, workflow: bool = False) -> EntityConverter:
         return self._converters[bool(workflow)]
 
 
-def make_compiled_schema(schema: dict) -> CompiledSchema:
+def make_compiled_schema(schema: dict[str, Any]) -> CompiledSchema:
     doc = CompiledSchema(normalize_schema(schema))
     doc.info = SchemaInfo(doc)
     doc._converters = (EntityConverter(doc.info, False), EntityConverter(doc.info, True))
@@ -176,21 +186,23 @@ def make_compiled_schema(schema: dict) -> CompiledSchema:
     return doc
 
 
-def convert_entity(schema, entity: dict, workflow: bool = False, path: str = "entity") -> dict:
+def convert_entity(schema: Any, entity: Any, workflow: bool = False,
+                   path: str = "entity") -> dict[str, Any]:
     """The entity with every value converted to its schema type (SPEC §2.3).
 
     Raises ValidationFailed with every problem. `schema` is a schema document, or a
     family's `schema` (or the family itself), whose prepared converter is then used.
     """
     try:
-        fast = schema._fast[workflow]
+        fast: FastPath = schema._fast[workflow]
     except AttributeError:
         out, problems = convert_slow(SchemaInfo(schema), entity, workflow, path)
         if problems:
-            raise ValidationFailed(problems)
+            raise ValidationFailed(problems) from None
         return out
     try:
         return fast(entity)
     except FAST_FAILURES:
         pass
-    raise ValidationFailed(schema.entity_converter(workflow).problems(entity, path))
+    converter: EntityConverter = schema.entity_converter(workflow)
+    raise ValidationFailed(converter.problems(entity, path))

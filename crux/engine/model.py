@@ -20,14 +20,14 @@ class Problem:
     field: str
     errcode: str
     msg: str
-    vals: tuple = ()
+    vals: tuple[Any, ...] = ()
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"field": self.field, "errcode": self.errcode, "msg": self.msg,
                 "vals": list(self.vals)}
 
 
-def scalar_vals(value) -> tuple:
+def scalar_vals(value: object) -> tuple[Any, ...]:
     """A problem's `vals` showing `value`: (value,) for a JSON scalar, else ()."""
     if value is None or isinstance(value, (str, int, float, bool)):
         return (value,)
@@ -54,7 +54,7 @@ class MatchError(Exception):
     """
 
     def __init__(self, msg: str, errcode: str = INVALID, field: str | None = None,
-                 vals: tuple = ()):
+                 vals: tuple[Any, ...] = ()):
         super().__init__(msg)
         self.msg = msg
         self.errcode = errcode
@@ -68,9 +68,9 @@ class MatchResult:
 
     tasks: list[str]
     properties: dict[str, str]
-    visits: list | None = None
+    visits: list[dict[str, Any]] | None = None
 
-    def actionset(self) -> dict:
+    def actionset(self) -> dict[str, Any]:
         return {"tasks": list(self.tasks), "properties": dict(self.properties)}
 
 
@@ -81,8 +81,8 @@ class RulesetInfo:
     name: str
     is_active: bool
     is_internal: bool
-    rules: tuple
-    calls: tuple = ()          # names this ruleset calls, in first-use order
+    rules: tuple[dict[str, Any], ...]
+    calls: tuple[str, ...] = ()          # names this ruleset calls, in first-use order
 
 
 @dataclass(frozen=True)
@@ -91,14 +91,14 @@ class AttrSpec:
 
     name: str
     valtype: str
-    vals: tuple = ()
+    vals: tuple[str, ...] = ()
     valmin: Any = None
     valmax: Any = None
     lenmin: int | None = None
     lenmax: int | None = None
-    valset: frozenset = field(init=False, compare=False)     # vals, for membership tests
+    valset: frozenset[str] = field(init=False, compare=False)     # vals, for membership tests
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "valset", frozenset(self.vals))
 
 

@@ -13,14 +13,14 @@ measures the speed they buy against a plain interpreter (workflow-1000, flat-100
 """
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 from .model import CRule, CTerm
 from .values import COMPARE
 
 # An item is a rule with the terms still to test: None when only its elsecall is left (the
 # rule is decided false), () when nothing is left to test (decided true).
-Terms = Union[tuple[CTerm, ...], None]
+Terms = tuple[CTerm, ...] | None
 Item = tuple[CRule, Terms]
 
 # ---- cost of testing rules one after the other --------------------------------------------
@@ -61,7 +61,7 @@ class Dispatch:
         self.attr, self.keys, self.groups, self.default = attr, keys, groups, default
 
 
-Plan = Union[Leaf, Dispatch]
+Plan = Leaf | Dispatch
 
 
 class _Other:
@@ -126,7 +126,7 @@ def _partition(items: list[Item], attr: str
     its key's branch alone; the other rules are decided per key."""
     keys: list[Any] = []
     keyset: set[Any] = set()
-    for rule, terms in items:
+    for _rule, terms in items:
         for t in terms or ():
             if t.attr == attr and not t.is_tag and t.op in ("eq", "ne") and t.lit not in keyset:
                 keyset.add(t.lit)
@@ -179,7 +179,7 @@ def plan(items: list[Item], depth: int = 0) -> Plan:
         return Leaf(items)
     base = linear_cost(items)
     candidates: list[str] = []
-    for rule, terms in live:
+    for _rule, terms in live:
         for t in terms or ():
             if not t.is_tag and t.op == "eq" and t.attr not in candidates:
                 candidates.append(t.attr)

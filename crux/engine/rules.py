@@ -1,6 +1,9 @@
 """Rulesets (SPEC §2.2): canonical form and validation, including workflow rulesets."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 import jsonschema
 
 from crux.common.formats import json_path
@@ -45,9 +48,10 @@ RULE_JSON_SCHEMA = {
 _RULE_VALIDATOR = jsonschema.Draft202012Validator(RULE_JSON_SCHEMA)
 
 
-def _canon_keys(obj: dict, mapping: dict, here: str, problems: list | None) -> dict:
+def _canon_keys(obj: dict[Any, Any], mapping: dict[str, str], here: str,
+                problems: list[Problem] | None) -> dict[str, Any]:
     """obj with its keys in canonical spelling (matched case-insensitively)."""
-    out = {}
+    out: dict[str, Any] = {}
     for key, val in obj.items():
         canon = mapping.get(key.lower()) if isinstance(key, str) else None
         if canon is None:
@@ -64,7 +68,7 @@ def _canon_keys(obj: dict, mapping: dict, here: str, problems: list | None) -> d
     return out
 
 
-def _canon_rule(rule, here: str, problems: list | None):
+def _canon_rule(rule: Any, here: str, problems: list[Problem] | None) -> Any:
     if not isinstance(rule, dict):
         return rule
     out = _canon_keys(rule, RULE_KEYS, here, problems)
@@ -85,7 +89,7 @@ def _canon_rule(rule, here: str, problems: list | None):
     return out
 
 
-def normalize_rules(rules: list) -> list:
+def normalize_rules(rules: Iterable[Any]) -> list[dict[str, Any]]:
     """The canonical form of a ruleset: canonical keys, every action key present."""
     out = []
     for rule in rules:
@@ -106,7 +110,7 @@ def normalize_rules(rules: list) -> list:
     return out
 
 
-def check_term(term: dict, info: SchemaInfo, here: str, problems: list) -> None:
+def check_term(term: dict[str, Any], info: SchemaInfo, here: str, problems: list[Problem]) -> None:
     """Append the problems of one (shape-valid) term."""
     attr, op, val = term["attr"], term["op"], term["val"]
     spec = info.attrs.get(attr)
@@ -140,8 +144,8 @@ def check_term(term: dict, info: SchemaInfo, here: str, problems: list) -> None:
                                     scalar_vals(val)))
 
 
-def check_rule(rule: dict, info: SchemaInfo, here: str, problems: list,
-               shape: list) -> None:
+def check_rule(rule: dict[str, Any], info: SchemaInfo, here: str, problems: list[Problem],
+               shape: list[Problem]) -> None:
     """The semantic problems of one canonical rule whose shape problems are in `shape`."""
     pattern = rule.get("rulepattern")
     if isinstance(pattern, list):
@@ -168,7 +172,8 @@ def check_rule(rule: dict, info: SchemaInfo, here: str, problems: list,
                                 "a rule cannot both return (willreturn) and exit (willexit)"))
 
 
-def _workflow_rule(rule: dict, info: SchemaInfo, here: str, problems: list, shape: list):
+def _workflow_rule(rule: dict[str, Any], info: SchemaInfo, here: str, problems: list[Problem],
+                   shape: list[Problem]) -> None:
     pattern = rule.get("rulepattern")
     if isinstance(pattern, list) and not under(shape, json_path(here, "rulepattern")):
         if not any(isinstance(t, dict) and t.get("attr") == "step" for t in pattern):
@@ -197,10 +202,10 @@ def _workflow_rule(rule: dict, info: SchemaInfo, here: str, problems: list, shap
                                 f"nextstep {nxt} is not a step of the workflow schema", (nxt,)))
 
 
-def _path_to(graph: dict, start: str, goal: str) -> list | None:
+def _path_to(graph: dict[str, set[str]], start: str, goal: str) -> list[str] | None:
     """A call path start -> ... -> goal in graph, or None."""
     stack = [(start, [start])]
-    seen = set()
+    seen: set[str] = set()
     while stack:
         node, route = stack.pop()
         if node == goal:
@@ -214,8 +219,9 @@ def _path_to(graph: dict, start: str, goal: str) -> list | None:
     return None
 
 
-def validate_ruleset(rules, schema: dict, brwf: str, name: str, cls: str,
-                     known: dict, calls_of: dict, path: str = "ruleset") -> list[Problem]:
+def validate_ruleset(rules: Any, schema: dict[str, Any], brwf: str, name: str, cls: str,
+                     known: Mapping[str, str], calls_of: Mapping[str, Iterable[str]],
+                     path: str = "ruleset") -> list[Problem]:
     """Every problem of ruleset `name` (class `cls`) against its schema (SPEC §2.2).
 
     known:    every existing ruleset name of this (realm, slice, app) -> its class
@@ -228,7 +234,7 @@ def validate_ruleset(rules, schema: dict, brwf: str, name: str, cls: str,
         return [Problem(path, EMPTY, "a ruleset needs at least one rule")]
     info = SchemaInfo(schema)
     problems: list[Problem] = []
-    sites = []      # (path, callee) for every call
+    sites: list[tuple[str, str]] = []      # (path, callee) for every call
     for i, rule in enumerate(rules):
         here = json_path(path, i)
         crule = _canon_rule(rule, here, problems)

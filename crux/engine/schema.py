@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import jsonschema
 
 from crux.common.formats import is_ident, json_path
 
-from .model import (ALREADY_EXIST, EMPTY, INVALID, NOT_ALLOWED, REQUIRED, AttrSpec,
-                    Problem)
+from .model import ALREADY_EXIST, EMPTY, INVALID, NOT_ALLOWED, REQUIRED, AttrSpec, Problem
 from .paths import FORMATS, IDENTIFIER, schema_problems, under
-from .values import (NUMERIC_TYPES, START, STRING_TYPES, VALTYPE_ALIASES, VALTYPES,
-                     canonical_valtype)
+from .values import NUMERIC_TYPES, START, STRING_TYPES, VALTYPE_ALIASES, VALTYPES, canonical_valtype
 
 _IDENT = {"type": "string", "format": IDENTIFIER}
 
@@ -56,7 +55,7 @@ ATTR_KEYS = ("attr", "shortdesc", "longdesc", "valtype", "vals", "enumdesc", "va
              "valmax", "lenmin", "lenmax")
 
 
-def validate_schema(doc: dict, brwf: str, path: str = "") -> list[Problem]:
+def validate_schema(doc: Any, brwf: str, path: str = "") -> list[Problem]:
     """Every problem of a schema document (shape first, then SPEC §2.1 semantics)."""
     if brwf not in ("B", "W"):
         return [Problem(json_path(path, "brwf"), INVALID, "brwf must be B or W", (brwf,))]
@@ -89,7 +88,7 @@ def validate_schema(doc: dict, brwf: str, path: str = "") -> list[Problem]:
             problems.append(Problem(json_path(here, "attr"), ALREADY_EXIST,
                                     f"attribute {name} is defined twice", (name,)))
         else:
-            attrs_seen[name] = i
+            attrs_seen[str(name)] = i         # name_ok: an identifier
         if type_ok:
             vt = canonical_valtype(entry["valtype"])
             problems.extend(_check_attr_details(entry, vt, here, brwf == "W" and name == "step",
@@ -100,7 +99,7 @@ def validate_schema(doc: dict, brwf: str, path: str = "") -> list[Problem]:
         if not tasks and not props:
             problems.append(Problem(at, EMPTY, "tasks and properties cannot both be empty"))
         for key, names in (("tasks", tasks), ("properties", props)):
-            seen = set()
+            seen: set[str] = set()
             for j, n in enumerate(names):
                 if n in seen:
                     problems.append(Problem(json_path(at, key, j), ALREADY_EXIST,
@@ -116,15 +115,15 @@ def validate_schema(doc: dict, brwf: str, path: str = "") -> list[Problem]:
     return problems
 
 
-def _ident_list(value) -> list:
+def _ident_list(value: object) -> list[str]:
     if not isinstance(value, list):
         return []
     return [v for v in value if isinstance(v, str)]
 
 
-def _check_attr_details(entry: dict, vt: str, here: str, is_wf_step: bool,
+def _check_attr_details(entry: dict[str, Any], vt: str, here: str, is_wf_step: bool,
                         vals_ok: bool) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     vals = entry.get("vals")
     if vt == "enum" and not vals_ok:
         pass
@@ -133,7 +132,7 @@ def _check_attr_details(entry: dict, vt: str, here: str, is_wf_step: bool,
             problems.append(Problem(json_path(here, "vals"), EMPTY if vals == [] else REQUIRED,
                                     "an enum needs a non-empty list of values"))
         else:
-            seen = set()
+            seen: set[Any] = set()
             for j, v in enumerate(vals):
                 if v in seen:
                     problems.append(Problem(json_path(here, "vals", j), ALREADY_EXIST,
@@ -168,9 +167,10 @@ def _check_attr_details(entry: dict, vt: str, here: str, is_wf_step: bool,
     return problems
 
 
-def _check_workflow_schema(pattern, tasks, props, path, shape_bad) -> list[Problem]:
-    problems = []
-    by_name = {}
+def _check_workflow_schema(pattern: list[Any], tasks: list[str], props: list[str], path: str,
+                           shape_bad: list[Problem]) -> list[Problem]:
+    problems: list[Problem] = []
+    by_name: dict[str, tuple[int, dict[str, Any]]] = {}
     for i, entry in enumerate(pattern):
         if isinstance(entry, dict) and isinstance(entry.get("attr"), str):
             by_name.setdefault(entry["attr"], (i, entry))
@@ -192,7 +192,7 @@ def _check_workflow_schema(pattern, tasks, props, path, shape_bad) -> list[Probl
             if got != want:
                 missing = sorted(want - got)
                 extra = sorted(got - want)
-                parts = []
+                parts: list[str] = []
                 if missing:
                     parts.append("missing " + ", ".join(missing))
                 if extra:
@@ -220,11 +220,11 @@ def _check_workflow_schema(pattern, tasks, props, path, shape_bad) -> list[Probl
     return problems
 
 
-def normalize_schema(doc: dict) -> dict:
+def normalize_schema(doc: dict[str, Any]) -> dict[str, Any]:
     """The canonical form of a valid schema document (aliases resolved, known keys only)."""
     pattern = []
     for entry in doc.get("patternschema", []):
-        out = {}
+        out: dict[str, Any] = {}
         for key in ATTR_KEYS:
             if key in entry and entry[key] is not None:
                 val = entry[key]
@@ -237,12 +237,12 @@ def normalize_schema(doc: dict) -> dict:
                 out[key] = val
         pattern.append(out)
     actions = doc.get("actionschema") or {}
-    out = {"patternschema": pattern,
+    norm: dict[str, Any] = {"patternschema": pattern,
            "actionschema": {"tasks": list(actions.get("tasks") or []),
                             "properties": list(actions.get("properties") or [])}}
     if "class" in doc:
-        out = {"class": doc["class"], **out}
-    return out
+        norm = {"class": doc["class"], **norm}
+    return norm
 
 
 class SchemaInfo:
@@ -250,9 +250,9 @@ class SchemaInfo:
 
     __slots__ = ("cls", "attrs", "tasks", "properties")
 
-    def __init__(self, schema: dict):
-        self.cls = schema.get("class")
-        attrs = {}
+    def __init__(self, schema: dict[str, Any]):
+        self.cls: str | None = schema.get("class")
+        attrs: dict[str, AttrSpec] = {}
         for entry in schema.get("patternschema", []):
             vt = canonical_valtype(entry["valtype"])
             vals = tuple(entry.get("vals") or ())

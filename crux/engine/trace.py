@@ -7,19 +7,23 @@ path, and the tests check that both give the same action set.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from crux.common.formats import format_timestamp
 
-from .model import (EVALUATION_FAILURES, MatchResult, callee_error, cycle_error,
-                    evaluation_error)
+from .model import EVALUATION_FAILURES, CRule, MatchResult, callee_error, cycle_error, evaluation_error
 from .values import COMPARE, json_value
 
+if TYPE_CHECKING:
+    from .compile import CompiledFamily
 
-def run_traced(family, entry: str, entity: dict, level: int) -> MatchResult:
+
+def run_traced(family: CompiledFamily, entry: str, entity: dict[str, Any], level: int) -> MatchResult:
     """Evaluate with a trace at `level` 1 (rules) or 2 and above (rules, terms, action sets)."""
-    tasks: dict = {}
-    props: dict = {}
-    visits: list = []
+    tasks: dict[str, None] = {}
+    props: dict[str, str] = {}
+    visits: list[dict[str, Any]] = []
     chain: list[str] = []
     detailed = level >= 2
 
@@ -38,14 +42,14 @@ def run_traced(family, entry: str, entity: dict, level: int) -> MatchResult:
         chain.pop()
         return exited
 
-    def snapshot() -> dict:
+    def snapshot() -> dict[str, Any]:
         return {"tasks": list(tasks), "properties": dict(props)}
 
-    def run(name: str, rules) -> bool:
-        block = None
+    def run(name: str, rules: Sequence[CRule]) -> bool:
+        block: dict[str, Any] | None = None
         for rule in rules:
             ok = True
-            terms = [] if detailed else None
+            terms: list[dict[str, Any]] = []
             for t in rule.terms:
                 if t.is_tag:
                     val = t.attr in tasks
@@ -61,7 +65,7 @@ def run_traced(family, entry: str, entity: dict, level: int) -> MatchResult:
             if block is None:
                 block = {"ruleset": name, "rules": []}
                 visits.append(block)
-            rec = {"r": rule.index}
+            rec: dict[str, Any] = {"r": rule.index}
             block["rules"].append(rec)
             if ok:
                 for task in rule.tasks:
@@ -98,7 +102,7 @@ def run_traced(family, entry: str, entity: dict, level: int) -> MatchResult:
 
 
 def make_tracedata(result: MatchResult, *, start: _dt.datetime, end: _dt.datetime, realm: str,
-                   app: str, slice: int, cls: str, entry: str) -> dict:
+                   app: str, slice: int, cls: str, entry: str) -> dict[str, Any]:
     """The full trace object of SPEC §3 (`tracedata`)."""
     return {"start": format_timestamp(start, micro=True), "end": format_timestamp(end, micro=True),
             "realm": realm, "app": app, "slice": slice, "class": cls,

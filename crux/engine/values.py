@@ -9,6 +9,8 @@ import datetime as _dt
 import math
 import operator
 import re
+from collections.abc import Callable, Collection
+from typing import Any
 
 from crux.common.formats import BadValue, format_timestamp, parse_timestamp
 
@@ -28,11 +30,12 @@ _INT_RE = re.compile(r"[+-]?[0-9]+")
 _FLOAT_RE = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
-def canonical_valtype(valtype):
+def canonical_valtype(valtype: Any) -> Any:
+    """The valtype as the engine names it (`timestamp` is `ts`); anything else unchanged."""
     return VALTYPE_ALIASES.get(valtype, valtype)
 
 
-def to_int(value) -> int:
+def to_int(value: object) -> int:
     if type(value) is int:
         return value
     if isinstance(value, str) and _INT_RE.fullmatch(value):
@@ -42,7 +45,7 @@ def to_int(value) -> int:
     raise BadValue("is not an integer")
 
 
-def to_float(value) -> float:
+def to_float(value: object) -> float:
     if isinstance(value, bool):
         raise BadValue("is not a number")
     if isinstance(value, (int, float)):
@@ -59,7 +62,7 @@ def to_float(value) -> float:
     return f
 
 
-def to_bool(value) -> bool:
+def to_bool(value: object) -> bool:
     if value is True or value is False:
         return value
     if isinstance(value, str):
@@ -71,17 +74,17 @@ def to_bool(value) -> bool:
     raise BadValue("is not a boolean (true or false)")
 
 
-def to_str(value) -> str:
+def to_str(value: object) -> str:
     if isinstance(value, str):
         return value
     raise BadValue("is not a string")
 
 
-CONVERTERS = {"int": to_int, "float": to_float, "bool": to_bool, "str": to_str,
+CONVERTERS: dict[str, Callable[[object], Any]] = {"int": to_int, "float": to_float, "bool": to_bool, "str": to_str,
               "enum": to_str, "ts": parse_timestamp}
 
 
-def literal_problem(valtype: str, lit, vals=()) -> str | None:
+def literal_problem(valtype: str, lit: object, vals: Collection[str] = ()) -> str | None:
     """Why `lit` is not a valid rule literal for an attribute of `valtype`, or None.
 
     Literals are strict JSON (SPEC §2.2): integer for int, number for float, string for
@@ -113,7 +116,7 @@ def literal_problem(valtype: str, lit, vals=()) -> str | None:
     return None
 
 
-def convert_literal(valtype: str, lit):
+def convert_literal(valtype: str, lit: Any) -> Any:
     """A checked literal as the Python value terms compare against."""
     if valtype == "float":
         return float(lit)
@@ -122,7 +125,7 @@ def convert_literal(valtype: str, lit):
     return lit
 
 
-def json_value(value):
+def json_value(value: Any) -> Any:
     """An entity value as JSON (timestamps as RFC 3339 UTC strings)."""
     if isinstance(value, _dt.datetime):
         return format_timestamp(value)

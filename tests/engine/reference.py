@@ -22,13 +22,13 @@ def _literal(valtype: str, lit):
         return float(lit)
     if valtype in ("ts", "timestamp"):
         d = dt.datetime.fromisoformat(lit.replace("Z", "+00:00").replace("z", "+00:00"))
-        return d.astimezone(dt.timezone.utc)
+        return d.astimezone(dt.UTC)
     return lit
 
 
 def _json(value):
     if isinstance(value, dt.datetime):
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         if value.microsecond:
             return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from crux.engine import (compile_family, convert_entity, normalize_schema, validate_ruleset,
-                         validate_schema)
+from crux.engine import compile_family, convert_entity, normalize_schema, validate_ruleset, validate_schema
 
 from .helpers import EXAMPLES, load_json
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crux.engine import (MatchError, ValidationFailed, compile_family, convert_entity,
-                         validate_ruleset)
+from crux.engine import MatchError, ValidationFailed, compile_family, convert_entity, validate_ruleset
 
 from . import reference
 from .helpers import CASES, canonical_rulesets, family_of, load_json

@@ -14,7 +14,7 @@ from crux.engine.entity import make_compiled_schema
 from . import reference
 from .helpers import canonical_rulesets, gen_workloads
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 TASKS = ["t0", "t1", "t2", "t3", "t4"]
 PROPS = ["p0", "p1", "p2"]
 NAMES = ["r0", "r1", "r2", "r3"]

@@ -158,7 +158,7 @@ def test_no_block_when_caller_has_no_rules_left():
 
 def test_make_tracedata():
     res = _run(1)
-    start = dt.datetime(2026, 1, 31, 10, 0, 0, 123456, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 1, 31, 10, 0, 0, 123456, tzinfo=dt.UTC)
     end = dt.datetime(2026, 1, 31, 11, 0, 0, 7, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     data = make_tracedata(res, start=start, end=end, realm="r", app="a", slice=1, cls="order",
                           entry="main")

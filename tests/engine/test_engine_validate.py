@@ -7,8 +7,16 @@ import datetime as dt
 
 import pytest
 
-from crux.engine import (ValidationFailed, compile_family, convert_entity, make_converter,
-                         normalize_rules, normalize_schema, validate_ruleset, validate_schema)
+from crux.engine import (
+    ValidationFailed,
+    compile_family,
+    convert_entity,
+    make_converter,
+    normalize_rules,
+    normalize_schema,
+    validate_ruleset,
+    validate_schema,
+)
 from crux.engine.entity import make_compiled_schema
 
 SCHEMA = {
@@ -151,7 +159,8 @@ SCHEMA_W_CASES = [
     ("no step", lambda d: d["patternschema"].pop(0), [("patternschema", "required")]),
     ("step not enum", lambda d: d["patternschema"][0].update({"valtype": "str"}) or d["patternschema"][0].pop("vals"),
      [("patternschema[0].valtype", "invalid")]),
-    ("step values are not tasks plus START", lambda d: d["patternschema"][0].update({"vals": ["START", "collect", "check"]}),
+    ("step values are not tasks plus START",
+     lambda d: d["patternschema"][0].update({"vals": ["START", "collect", "check"]}),
      [("patternschema[0].vals", "invalid")]),
     ("step values without START", lambda d: d["patternschema"][0].update({"vals": ["collect", "check", "setup"]}),
      [("patternschema[0].vals", "invalid")]),
@@ -162,7 +171,8 @@ SCHEMA_W_CASES = [
      [("actionschema.properties", "invalid")]),
     ("missing done", lambda d: d["actionschema"].update({"properties": ["nextstep"]}),
      [("actionschema.properties", "invalid")]),
-    ("START outside step", lambda d: d["patternschema"].append({"attr": "phase", "valtype": "enum", "vals": ["START", "x"]}),
+    ("START outside step",
+     lambda d: d["patternschema"].append({"attr": "phase", "valtype": "enum", "vals": ["START", "x"]}),
      [("patternschema[3].vals[0]", "invalid")]),
 ]
 
@@ -229,7 +239,8 @@ RULESET_B_CASES = [
     ("str literal is a number", [R([("coupon", "eq", 5)])], [("ruleset[0].rulepattern[0].val", "invalid")]),
     ("enum literal not in vals", [R([("channel", "eq", "phone")])], [("ruleset[0].rulepattern[0].val", "invalid")]),
     ("ts literal not RFC 3339", [R([("placed", "lt", "31/01/2026")])], [("ruleset[0].rulepattern[0].val", "invalid")]),
-    ("ts literal without offset", [R([("placed", "lt", "2026-01-31T10:00:00")])], [("ruleset[0].rulepattern[0].val", "invalid")]),
+    ("ts literal without offset", [R([("placed", "lt", "2026-01-31T10:00:00")])],
+     [("ruleset[0].rulepattern[0].val", "invalid")]),
     ("task tag literal not a bool", [R([("review", "eq", "true")])], [("ruleset[0].rulepattern[0].val", "invalid")]),
     ("unknown task", [R([], ["review", "gift"])], [("ruleset[0].ruleactions.tasks[1]", "not_found")]),
     ("unknown property", [R([], [], {"discount": "1", "colour": "red"})],
@@ -372,7 +383,7 @@ def test_workflow_problems_together_under_flowrules():
 
 ENTITY = {"class": "order", "amount": "120.5", "qty": 2, "channel": "web", "member": "TRUE",
           "placed": "2026-01-31T12:00:00.5+02:00", "coupon": "SPRING"}
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def both_ways(entity, workflow=False, schema=SCHEMA):

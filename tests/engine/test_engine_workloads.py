@@ -33,7 +33,7 @@ def test_workload(name):
                                 calls) == []
     family = compile_family(schema, {rs["name"]: {"rules": rs["rules"], "is_active": True}
                                      for rs in wl["rulesets"]}, schema["class"], brwf)
-    for k, (raw, want) in enumerate(zip(wl["entities"], wl["expected"])):
+    for k, (raw, want) in enumerate(zip(wl["entities"], wl["expected"], strict=True)):
         entity = convert_entity(family.schema, raw)
         r = family.match(wl["entry"], entity)
         assert {"tasks": r.tasks, "properties": r.properties} == want, f"entity {k}: {raw}"
@@ -47,7 +47,7 @@ def test_workflow_entities_converted_as_the_workflow_engine_does():
     wl = GW.build("workflow-100", 200)
     family = compile_family(wl["schema"], {rs["name"]: {"rules": rs["rules"]}
                                            for rs in wl["rulesets"]}, "case", "W")
-    for raw, want in zip(wl["entities"], wl["expected"]):
+    for raw, want in zip(wl["entities"], wl["expected"], strict=True):
         entity = convert_entity(family.schema, raw, workflow=True)
         assert "step" not in entity
         entity.update(step=raw["step"], stepfailed=raw["stepfailed"])

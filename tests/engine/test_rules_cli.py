@@ -51,9 +51,9 @@ def test_check_reports_every_problem_with_its_path(tmp_path):
     lines = res.output.strip().splitlines()
     main_path, other_path = tmp_path / "main.json", tmp_path / "other.json"
     assert f"{main_path}: ruleset[1].ruleactions.thencall: ruleset nosuch does not exist" in lines
-    assert any(l.startswith(f"{main_path}: ruleset[2].rulepattern[0].val: ") for l in lines)
-    assert any(l.startswith(f"{main_path}: ruleset[3].rulepattern[0].op: ") for l in lines)
-    assert any(l.startswith(f"{other_path}: patternschema[0].valtype: ") for l in lines)
+    assert any(line.startswith(f"{main_path}: ruleset[2].rulepattern[0].val: ") for line in lines)
+    assert any(line.startswith(f"{main_path}: ruleset[3].rulepattern[0].op: ") for line in lines)
+    assert any(line.startswith(f"{other_path}: patternschema[0].valtype: ") for line in lines)
     assert lines[-1] == "4 problems"
 
 
