@@ -12,6 +12,7 @@ import time
 
 import click
 
+from crux.cli.shared import require_realm, settings
 from crux.common.jsontext import dumps
 
 POLL = 0.2
@@ -44,22 +45,19 @@ def events():
 @click.option("--after", help="start after this cursor (printed on stderr by an earlier run)")
 def tail(realm, kinds, app, workflow, entityid, follow, from_start, after):
     """Print a realm's events as JSON lines, in commit order."""
-    from crux.common.config import Settings
     from crux.errors import CruxError
     from crux.services.events import EventService, decode_cursor
     from crux.store.db import opened
-    from crux.store.realms import realm_exists
 
     realm = realm.lower()
     try:
         cursor = None if after is None else decode_cursor(after)
     except CruxError:
-        raise click.BadParameter("not a cursor printed by crux events tail or answered as next", param_hint="--after")
+        raise click.BadParameter("not a cursor printed by crux events tail or answered as next",
+                                 param_hint="--after") from None
     filters = {"kinds": kinds, "app": app.lower() if app else None, "workflow": workflow, "entityid": entityid}
-    with opened(Settings.from_env()) as db:
-        with db.connection() as conn:
-            if not realm_exists(conn, realm):
-                raise click.ClickException(f"realm {realm} does not exist")
+    with opened(settings()) as db:
+        require_realm(db, realm)
         service = EventService(db)
         if cursor is None and not from_start:
             cursor = service.end(realm)

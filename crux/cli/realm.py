@@ -8,14 +8,14 @@ from crux.cli.shared import database_url, require_realm, settings
 from crux.common.config import Settings
 
 
-def create_realm(config: Settings, url: str, name: str, admin: str, longname: str) -> bool:
+def add_realm(config: Settings, url: str, name: str, admin: str, longname: str) -> bool:
     """Create the realm unless it exists (migrating first); return True when created."""
-    from crux.services.admin import create_realm as create
+    from crux.services.admin import create_realm
     from crux.store.db import opened
     from crux.store.migrate import upgrade
     upgrade(url, config.schema_dir)
     with opened(config, url) as database:
-        return create(database, name, longname, admin)
+        return create_realm(database, name, longname, admin)
 
 
 @click.group("realm")
@@ -34,7 +34,7 @@ def realm_add(name: str, admin: str, longname: str) -> None:
     if not is_ident(name):
         raise click.BadParameter("a realm name is a lower-case identifier", param_hint="NAME")
     config = settings()
-    if not create_realm(config, database_url(config), name, admin, longname):
+    if not add_realm(config, database_url(config), name, admin, longname):
         raise click.ClickException(f"realm {name} already exists")
     click.echo(f"realm {name} created; {admin} holds root and auth")
 

@@ -108,7 +108,7 @@ def serve(port: int | None, workers: int | None) -> None:
 def demo(port: int | None, workers: int | None, no_serve: bool) -> None:
     """Set up the demo realm (admin user, example rules and workflow), print a token, and serve."""
     from crux.cli.load import load_demo
-    from crux.cli.realm import create_realm
+    from crux.cli.realm import add_realm
     from crux.services.tokens import TokenVerifier
     config = settings()
     port = port or config.port
@@ -116,7 +116,7 @@ def demo(port: int | None, workers: int | None, no_serve: bool) -> None:
         check_port(config.host, port)
     url = database_url(config)
     log.set_level("warn")  # the set-up's change lines would bury the token (they are in `changelog`)
-    create_realm(config, url, DEMO_REALM, DEMO_ADMIN, "Crux demo realm")
+    add_realm(config, url, DEMO_REALM, DEMO_ADMIN, "Crux demo realm")
     loaded = load_demo(config, url, DEMO_REALM, DEMO_ADMIN)
     log.set_level(config.log_level)
     tok = TokenVerifier(config).mint(DEMO_REALM, DEMO_ADMIN, 7 * 24 * 3600)
