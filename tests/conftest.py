@@ -6,6 +6,7 @@ it), otherwise the embedded PostgreSQL in `.crux/test-pgdata`. Every test gets i
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -39,15 +40,24 @@ def server_url() -> str:
     return _server_url()
 
 
+@contextlib.contextmanager
+def new_database(server_url: str, prefix: str = "crux_test"):
+    """A new empty database on the server (its URL), dropped when the block ends."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 @pytest.fixture(scope="session")
 def database_url(server_url):
     """A new empty database for this test session, dropped at the end."""
-    name = f"crux_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield _with_database(server_url, name)
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with new_database(server_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,10 @@ import site
 import subprocess
 import sys
 import tomllib
-import uuid
 
-import psycopg
 import pytest
-from psycopg import sql
 
-from tests.conftest import ROOT, _with_database
+from tests.conftest import ROOT, new_database
 
 SOURCES = ("pyproject.toml", "README.md", "crux", "schema_sql", "examples")
 
@@ -31,12 +28,9 @@ def test_every_package_is_listed_in_pyproject():
 
 @pytest.fixture
 def fresh_database(server_url):
-    name = f"crux_pkg_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield _with_database(server_url, name)
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    """A database of its own: the demo creates realm `demo` in it."""
+    with new_database(server_url, "crux_pkg") as url:
+        yield url
 
 
 def _venv(path) -> str:
