@@ -11,14 +11,13 @@ if TYPE_CHECKING:
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None,
                migrate: bool = True) -> Flask:
-    """Build the WSGI app: settings, database (migrated), caches, the blueprints, and the call
-    dispatcher in front of Flask (crux/api/dispatch.py)."""
+    """Build the WSGI app: settings, database (migrated), caches, Flask for the service endpoints,
+    and in front of it the router that is the one way into every call (crux/api/router.py)."""
     from flask import Flask
 
     from crux.common import log
-    from crux.api import all_calls, blueprints, envelope
-    from crux.api.calls import after_call
-    from crux.api.dispatch import CallDispatcher
+    from crux.api import all_calls, envelope, service
+    from crux.api.router import CallRouter
     from crux.services.state import Crux
     from crux.store import migrate as migrations
 
@@ -36,8 +35,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     app.extensions["crux"] = crux
 
     envelope.init_app(app)
-    app.after_request(after_call)
-    for bp in blueprints():
-        app.register_blueprint(bp)
-    app.wsgi_app = CallDispatcher(app.wsgi_app, crux, all_calls(), settings.max_body)
+    app.register_blueprint(service.bp)
+    app.wsgi_app = CallRouter(crux, all_calls(), app.wsgi_app, settings.max_body)
     return app

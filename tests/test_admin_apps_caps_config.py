@@ -56,10 +56,10 @@ def test_app_in_use_cannot_be_deleted(realm, conn):
 
 
 @pytest.mark.parametrize("payload,fields", [
-    ({}, {"name": "required"}),
-    ({"name": "9lives"}, {"name": "invalid"}),
-    ({"name": "a b"}, {"name": "invalid"}),
-    ({"name": "shop\n"}, {"name": "invalid"}),
+    ({}, {"name": "required", "descr": "required"}),
+    ({"name": "9lives", "descr": ""}, {"name": "invalid"}),
+    ({"name": "a b"}, {"name": "invalid", "descr": "required"}),
+    ({"name": "shop\n", "descr": "d"}, {"name": "invalid"}),
     ({"name": 5, "descr": ["x"]}, {"name": "invalid", "descr": "invalid"}),
     ({"name": "ok", "descr": "x" * 1001}, {"descr": "too_long"}),
 ])

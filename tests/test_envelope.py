@@ -10,8 +10,8 @@ from tests.conftest import error_of
 
 
 def test_payload_with_or_without_data_wrapper(realm):
-    assert realm.ok("appnew", {"name": "one"})["name"] == "one"
-    resp = realm.call("appnew", {"name": "two", "extra": {"ignored": True}}, wrap=False)
+    assert realm.ok("appnew", {"name": "one", "descr": ""})["name"] == "one"
+    resp = realm.call("appnew", {"name": "two", "descr": "", "extra": {"ignored": True}}, wrap=False)
     assert resp.status_code == 200 and resp.get_json()["data"]["name"] == "two"
 
 
@@ -75,7 +75,7 @@ def test_oversize_body_is_413(app, realm):
 
 def test_paths_are_case_insensitive_and_other_methods(realm):
     headers = {"Authorization": f"Bearer {realm.token()}"}
-    resp = realm.client.post("/API/V1/appNew", json={"data": {"name": "mixed"}}, headers=headers)
+    resp = realm.client.post("/API/V1/appNew", json={"data": {"name": "mixed", "descr": ""}}, headers=headers)
     assert resp.status_code == 200
     resp = realm.client.put("/api/v1/APPUPDATE", json={"name": "mixed", "descr": "d"}, headers=headers)
     assert resp.status_code == 200

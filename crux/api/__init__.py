@@ -1,17 +1,13 @@
-"""The web layer: blueprints of calls, the envelope, auth, OpenAPI."""
+"""The web layer: the calls (declared in admin, rules, workflows, instances, events), the one entry
+path to them (router), the envelope, auth, and the service endpoints and OpenAPI document (Flask)."""
 from __future__ import annotations
 
 import importlib
 
-# Each module defines `bp`, a CallBlueprint (or a plain Blueprint for service endpoints).
+# Each module declares its calls in `calls`, a CallGroup (crux/api/calls.py).
 CALL_MODULES = ["crux.api.admin", "crux.api.rules", "crux.api.workflows", "crux.api.instances", "crux.api.events"]
-SERVICE_MODULES = ["crux.api.service"]
-
-
-def blueprints():
-    return [importlib.import_module(name).bp for name in CALL_MODULES + SERVICE_MODULES]
 
 
 def all_calls():
-    """Every declared call, in registration order."""
-    return [call for name in CALL_MODULES for call in importlib.import_module(name).bp.calls]
+    """Every declared call, in declaration order."""
+    return [call for name in CALL_MODULES for call in importlib.import_module(name).calls.calls]

@@ -2,11 +2,23 @@
 
 Success: {"status": "success", "data": ..., "messages": null}
 Error:   {"status": "error", "data": null, "messages": [{msgid, errcode, field, vals}, ...]}
+
+A payload is the body's `data` object, or the body itself. Before anything reads it, it is held
+to what every layer below can take (the checks cost nothing on a well-formed body):
+- JSON only: malformed text, `NaN`/`Infinity`, or a body or `data` that is not an object
+  (`{"data": null}` included) is `invalid_json`;
+- nested at most MAX_DEPTH levels (deeper: `invalid_json`, never a RecursionError);
+- no NUL character and no lone UTF-16 surrogate in any string or key (PostgreSQL and UTF-8
+  cannot hold them): `invalid` at the field. The raw bytes are searched for their `\\u` escapes
+  first (the only way JSON can carry them), and the payload is walked only on a hit;
+- its keys lower-cased, so `App` or `patternSchema` reach `app` and `patternschema`, as the
+  original service's decoder matched them.
 """
 from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 
 from flask import Flask, Response, request
@@ -22,6 +34,7 @@ _logger = logging.getLogger("crux.api")
 
 INTERNAL = CruxError("internal", msg="internal error")
 TOOBIG = CruxError("toobig", msg="the request body is too large")
+MAX_DEPTH = 32
 
 
 def success_body(data) -> bytes:
@@ -45,47 +58,119 @@ def log_internal() -> None:
     _logger.exception("internal error")
 
 
+# ---- reading a payload ------------------------------------------------------------------------
+
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):
+        raise ValueError(f"{text[:20]} is too large for a number")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constants, parse_float=_finite)
+_MISSING = object()
+# a \u escape of NUL or of a surrogate (a pair is fine, and is told apart by the walk)
+_BAD_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
+
+
 def read_payload(raw: bytes, path_args: dict | None = None) -> dict:
     """A request's payload: the body's `data` object, or the body itself; {} for an empty body."""
-    payload: object = {}
+    payload: dict = {}
     if raw.strip():
         try:
-            payload = json.loads(raw)
+            body = _DECODER.decode(raw.decode(json.detect_encoding(raw)))
+        except RecursionError:
+            raise _too_deep() from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise CruxError("invalid_json", msg=f"the body is not valid JSON: {exc}") from None
-        if not isinstance(payload, dict):
-            raise CruxError("invalid_json", vals=[type(payload).__name__], msg="the body must be a JSON object")
-        if "data" in payload:
-            payload = payload["data"]
-            if payload is None:
-                payload = {}
-            if not isinstance(payload, dict):
-                raise CruxError("invalid_json", "data", [type(payload).__name__], "data must be a JSON object")
+        if not isinstance(body, dict):
+            raise CruxError("invalid_json", vals=[type(body).__name__], msg="the body must be a JSON object")
+        if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _depth(body) > MAX_DEPTH:
+            raise _too_deep()
+        payload = _folded(body)
+        data = payload.get("data", _MISSING)
+        if data is not _MISSING:
+            if not isinstance(data, dict):
+                raise CruxError("invalid_json", "data", ["null" if data is None else type(data).__name__],
+                                "data must be a JSON object")
+            payload = _folded(data)
+        if _BAD_ESCAPE.search(raw):
+            _refuse_bad_strings(payload)
     if path_args:
+        _refuse_bad_strings(path_args)
         payload = {**payload, **path_args}
     return payload
 
 
-# Validators raise messages prefixed with an errcode of the catalog ("too_long: ...");
-# marshmallow's own messages are mapped by their wording.
+def _folded(obj: dict) -> dict:
+    """obj with its keys lower-cased (itself when they are)."""
+    if all(map(str.islower, obj)):
+        return obj
+    return {key.lower(): value for key, value in obj.items()}
+
+
+def _too_deep() -> CruxError:
+    return CruxError("invalid_json", vals=[MAX_DEPTH], msg=f"the body is nested deeper than {MAX_DEPTH} levels")
+
+
+def _depth(value) -> int:
+    """How deeply objects and lists nest in a decoded JSON value (iteratively: no recursion)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            if deepest > MAX_DEPTH:
+                return deepest
+            todo.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _refuse_bad_strings(payload: dict) -> None:
+    """400 `invalid` at every string or key of the payload holding a NUL or a lone surrogate."""
+    problems, todo = [], [(payload, ())]
+    while todo:
+        item, where = todo.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                here = where + (_shown(key),)
+                if isinstance(key, str) and _BAD_CHAR.search(key):
+                    problems.append(_bad_string(here, key, "key"))
+                todo.append((child, here))
+        elif isinstance(item, list):
+            todo.extend((child, where + (i,)) for i, child in enumerate(item))
+        elif isinstance(item, str) and _BAD_CHAR.search(item):
+            problems.append(_bad_string(where, item, "value"))
+    if problems:
+        raise CruxError.many(sorted(problems, key=lambda m: m["field"] or ""))
+
+
+def _shown(text):
+    """Text safe to write back in an answer: NUL and lone surrogates replaced by U+FFFD."""
+    return _BAD_CHAR.sub("\ufffd", text) if isinstance(text, str) else text
+
+
+def _bad_string(where: tuple, text: str, what: str) -> dict:
+    kind = "a NUL character" if "\x00" in text else "a lone UTF-16 surrogate"
+    return message("invalid", json_path(*where) or None, [_shown(text)[:100]],
+                   f"the {what} holds {kind}, which no text may hold")
+
+
+# ---- validating a payload ---------------------------------------------------------------------
+
+# Every message of a payload schema starts with an errcode of the catalog ("too_long: ..."):
+# the fields write them so (crux/api/fields.py); anything else is `invalid`.
 _PREFIX = re.compile(r"^([a-z_]+): ")
 
 
 def _errcode_of(text: str) -> str:
     m = _PREFIX.match(text)
-    if m and m.group(1) in CATALOG:
-        return m.group(1)
-    if text.startswith("Missing data for required field") or text.startswith("Field may not be null"):
-        return "required"
-    if text.startswith("Longer than maximum"):
-        return "too_long"
-    if text.startswith("Shorter than minimum"):
-        return "too_short"
-    if text.startswith("Must be greater"):
-        return "too_small"
-    if text.startswith("Must be less"):
-        return "too_large"
-    return "invalid"
+    return m.group(1) if m and m.group(1) in CATALOG else "invalid"
 
 
 def _value_at(payload, parts):
@@ -105,12 +190,10 @@ def validation_messages(errors, payload, prefix=()) -> list[dict]:
     out = []
     if isinstance(errors, dict):
         for key, sub in errors.items():
-            part = key
-            if isinstance(key, str) and key.isdigit():
-                part = int(key)
             if key == "_schema":
                 out.extend(validation_messages(sub, payload, prefix))
             else:
+                part = int(key) if isinstance(key, int) or (isinstance(key, str) and key.isdigit()) else key
                 out.extend(validation_messages(sub, payload, prefix + (part,)))
     elif isinstance(errors, list):
         for item in errors:
@@ -118,10 +201,9 @@ def validation_messages(errors, payload, prefix=()) -> list[dict]:
                 out.extend(validation_messages(item, payload, prefix))
             else:
                 text = str(item)
-                code = _errcode_of(text)
-                text = _PREFIX.sub("", text)
                 value = _value_at(payload, prefix)
-                out.append(message(code, json_path(*prefix) or None, [] if value is None else [value], text))
+                out.append(message(_errcode_of(text), json_path(*prefix) or None, [] if value is None else [value],
+                                   _PREFIX.sub("", text)))
     else:
         out.append(message("invalid", json_path(*prefix) or None, [], str(errors)))
     return out
@@ -135,6 +217,8 @@ def load(schema: Schema, payload: dict) -> dict:
         raise CruxError.many(validation_messages(exc.messages, payload)) from None
 
 
+# ---- the rest of the web ----------------------------------------------------------------------
+
 CORS_HEADERS = [("Access-Control-Allow-Origin", "*"),
                 ("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS"),
                 ("Access-Control-Allow-Headers", "Content-Type, Authorization"),
@@ -142,7 +226,7 @@ CORS_HEADERS = [("Access-Control-Allow-Origin", "*"),
 
 
 def init_app(app: Flask) -> None:
-    """Errors become envelopes; CORS for any origin (CORS_HEADERS)."""
+    """The errors of Flask's own endpoints (not calls) become envelopes."""
 
     @app.errorhandler(CruxError)
     def _crux_error(err: CruxError):
@@ -153,8 +237,11 @@ def init_app(app: Flask) -> None:
         if err.code == 404:
             return failure(CruxError("not_found", "call", [request.path], "no such call"))
         if err.code == 405:
-            return failure(CruxError("method_not_allowed", "method", [request.method],
-                                     f"{request.method} is not accepted by this call"))
+            allowed = ", ".join(sorted(getattr(err, "valid_methods", None) or ()))
+            resp = failure(CruxError("method_not_allowed", "method", [request.method],
+                                     f"{request.path} takes {allowed}, not {request.method}"))
+            resp.headers["Allow"] = allowed
+            return resp
         if err.code == 413:
             return failure(TOOBIG)
         return failure(CruxError("invalid_request", msg=err.description or err.name))
@@ -163,14 +250,3 @@ def init_app(app: Flask) -> None:
     def _internal(err: Exception):
         log_internal()
         return failure(INTERNAL)
-
-    @app.after_request
-    def _cors(resp: Response):
-        resp.headers.update(CORS_HEADERS)
-        return resp
-
-    @app.before_request
-    def _preflight():
-        if request.method == "OPTIONS":
-            return Response(status=204)
-        return None

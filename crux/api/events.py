@@ -1,18 +1,18 @@
 """The event stream and webhooks (SPEC §9)."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError
 
 from crux.api.auth import RealmCap
-from crux.api.calls import CallBlueprint
-from crux.api.fields import Id, Name, Text
+from crux.api.calls import DELETE, LIST, UPDATE, CallContext, CallGroup
+from crux.api.fields import Float, Id, Name, NameList, String, Text
 from crux.store.events import KINDS
 
-bp = CallBlueprint("events")
+calls = CallGroup("events")
 REPORT, CONFIG = RealmCap("report"), RealmCap("config")
 
 
-class Kind(fields.String):
+class Kind(String):
     def _deserialize(self, value, attr, data, **kw):
         text = super()._deserialize(value, attr, data, **kw)
         if text not in KINDS:
@@ -20,7 +20,7 @@ class Kind(fields.String):
         return text
 
 
-class Seconds(fields.Float):
+class Seconds(Float):
     """A number of seconds within [0, most] (integers or fractions; not booleans or strings)."""
 
     def __init__(self, most: float, **kw):
@@ -57,22 +57,22 @@ class EventList(Schema):
     after = Text(max_length=200, metadata={"description": "a `next` cursor of an earlier answer"})
     limit = Id(most=1000, load_default=100, metadata={"description": "at most this many events (1 to 1000)"})
     wait = Seconds(30, load_default=0, metadata={"description": "seconds to wait for an event (0 to 30)"})
-    kinds = fields.List(Kind(), validate=validate.Length(max=len(KINDS)))
+    kinds = NameList(Kind(), most=len(KINDS))
     app = Name(fold=True)
     workflow = Name()
     entityid = Text(max_length=256)
 
 
-@bp.call("wfeventlist", EventList, need=REPORT)
-def wfeventlist(ctx, data):
+@calls.call("wfeventlist", EventList, need=REPORT, methods=LIST)
+def wfeventlist(ctx: CallContext, data: dict):
     """The realm's events after a cursor, in commit order -> {events: [...], next, lost}; with `wait`,
     answers as soon as a matching event commits."""
     return ctx.crux.events.list(ctx.identity, data)
 
 
-class Kinds(fields.List):
+class Kinds(NameList):
     def __init__(self, **kw):
-        super().__init__(Kind(), validate=validate.Length(min=1, max=len(KINDS), error="invalid: 1 to 9 kinds"), **kw)
+        super().__init__(Kind(), most=len(KINDS), nonempty=True, **kw)
 
 
 class WebhookName(Schema):
@@ -100,25 +100,25 @@ class Nothing(Schema):
     pass
 
 
-@bp.call("webhooknew", WebhookNew, need=CONFIG)
-def webhooknew(ctx, data):
+@calls.call("webhooknew", WebhookNew, need=CONFIG)
+def webhooknew(ctx: CallContext, data: dict):
     """A webhook receiving the realm's events (those it asks for) committed from now on, in batches."""
     return ctx.crux.webhooks.new(ctx.identity, data)
 
 
-@bp.call("webhookupdate", WebhookUpdate, need=CONFIG, methods=("POST", "PUT"))
-def webhookupdate(ctx, data):
+@calls.call("webhookupdate", WebhookUpdate, need=CONFIG, methods=UPDATE)
+def webhookupdate(ctx: CallContext, data: dict):
     """Change the fields of a webhook that are given."""
     return ctx.crux.webhooks.update(ctx.identity, data)
 
 
-@bp.call("webhookdelete", WebhookName, need=CONFIG, methods=("POST", "DELETE"))
-def webhookdelete(ctx, data):
+@calls.call("webhookdelete", WebhookName, need=CONFIG, methods=DELETE)
+def webhookdelete(ctx: CallContext, data: dict):
     """Delete a webhook; its deliveries stop."""
     return ctx.crux.webhooks.delete(ctx.identity, data)
 
 
-@bp.call("webhooklist", Nothing, need=WebhookRead())
-def webhooklist(ctx, data):
+@calls.call("webhooklist", Nothing, need=WebhookRead(), methods=LIST)
+def webhooklist(ctx: CallContext, data: dict):
     """The realm's webhooks with their pending events and last error (never the secret)."""
     return ctx.crux.webhooks.list(ctx.identity, data)

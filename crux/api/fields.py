@@ -1,6 +1,8 @@
 """Marshmallow fields shared by every call's payload schema.
 
-Messages start with a catalog errcode ("invalid: ...") so the envelope reports the right msgid.
+Every message starts with a catalog errcode ("invalid: ...") so the envelope reports the right
+msgid: ours are written so, and marshmallow's own are prefixed by their kind (`Coded`), never
+recognised by their English wording.
 """
 from __future__ import annotations
 
@@ -12,8 +14,53 @@ from crux.common.formats import IDENT_PATTERN, format_timestamp, is_ident, parse
 
 UPPER_IDENT = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
+# marshmallow's error kinds (the keys of a field's error_messages) -> errcode; any other kind
+# ("invalid", "validator_failed", ...) is `invalid`
+_ERRCODE_OF_KIND = {"required": "required", "null": "required", "too_large": "too_large"}
 
-class Name(fields.String):
+
+class Coded:
+    """A field whose marshmallow messages start with the errcode of their kind."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.error_messages = {kind: f"{_ERRCODE_OF_KIND.get(kind, 'invalid')}: {text}"
+                               for kind, text in self.error_messages.items()}
+
+
+class Field(Coded, fields.Field):
+    pass
+
+
+class String(Coded, fields.String):
+    pass
+
+
+class Integer(Coded, fields.Integer):
+    pass
+
+
+class Float(Coded, fields.Float):
+    pass
+
+
+class Boolean(Coded, fields.Boolean):
+    pass
+
+
+class Dict(Coded, fields.Dict):
+    pass
+
+
+class Raw(Coded, fields.Raw):
+    pass
+
+
+class List(Coded, fields.List):
+    pass
+
+
+class Name(String):
     """A lower-case identifier; with `fold=True` any case is accepted and lower-cased (app names)."""
 
     def __init__(self, *, fold: bool = False, keep_case: bool = False, **kw):
@@ -30,7 +77,7 @@ class Name(fields.String):
         return given if self.keep_case else text
 
 
-class UpperName(fields.String):
+class UpperName(String):
     """An upper-case identifier given in any case (config names)."""
 
     def _deserialize(self, value, attr, data, **kw):
@@ -40,7 +87,7 @@ class UpperName(fields.String):
         return text
 
 
-class UserName(fields.String):
+class UserName(String):
     """A user name as tokens carry it (lower-cased)."""
 
     def _deserialize(self, value, attr, data, **kw):
@@ -68,7 +115,7 @@ def ident(value, fold: bool = False) -> str | None:
     return value if is_ident(value) else None
 
 
-class Id(fields.Integer):
+class Id(Integer):
     """A positive JSON integer (ids and slice numbers)."""
 
     def __init__(self, *, most: int = MAX_ID, **kw):
@@ -88,7 +135,7 @@ class Id(fields.Integer):
         return number
 
 
-class StrictBool(fields.Boolean):
+class StrictBool(Boolean):
     """Only JSON true/false."""
 
     def _deserialize(self, value, attr, data, **kw):
@@ -97,7 +144,7 @@ class StrictBool(fields.Boolean):
         return value
 
 
-class Timestamp(fields.Field):
+class Timestamp(Field):
     """An RFC 3339 timestamp string -> aware UTC datetime."""
 
     def __init__(self, **kw):
@@ -115,7 +162,7 @@ class Timestamp(fields.Field):
         return format_timestamp(value)
 
 
-class Text(fields.String):
+class Text(String):
     """Free text with a length limit (and, with `nonempty`, not empty)."""
 
     def __init__(self, max_length: int = 1000, nonempty: bool = False, **kw):
@@ -131,3 +178,63 @@ class Text(fields.String):
         if self.nonempty and not text:
             raise ValidationError("empty: must not be empty")
         return text
+
+
+MOST_NAMES = 1000
+
+
+class NameList(List):
+    """A list of names (apps, capabilities), at most `most` long, duplicates collapsed (first
+    kept). The length is checked before any item, so an oversized list is refused at once."""
+
+    def __init__(self, item: fields.Field, *, most: int = MOST_NAMES, nonempty: bool = False, **kw):
+        super().__init__(item, **kw)
+        self.most, self.nonempty = most, nonempty
+        self.metadata.setdefault("maxItems", most)
+        self.metadata.setdefault("uniqueItems", True)
+
+    def _deserialize(self, value, attr, data, **kw):
+        if isinstance(value, list):
+            if len(value) > self.most:
+                raise ValidationError(f"too_long: at most {self.most} entries")
+            if self.nonempty and not value:
+                raise ValidationError("invalid: name at least one")
+        return list(dict.fromkeys(super()._deserialize(value, attr, data, **kw)))
+
+
+class Choice(String):
+    """One of a fixed list of names (capabilities); with `fold`, matched in any case."""
+
+    def __init__(self, choices, what: str, *, fold: bool = False, **kw):
+        super().__init__(**kw)
+        self.choices, self.what, self.fold = tuple(choices), what, fold
+        self.metadata["enum"] = list(self.choices)
+
+    def _deserialize(self, value, attr, data, **kw):
+        name = super()._deserialize(value, attr, data, **kw)
+        if name not in self.choices and self.fold:
+            name = name.lower()
+        if name not in self.choices:
+            raise ValidationError(f"invalid: unknown {self.what} {value}")
+        return name
+
+
+def _folded(value):
+    if isinstance(value, dict):
+        return {k.lower() if isinstance(k, str) else k: v for k, v in value.items()}
+    return value
+
+
+class FoldedKeys(Raw):
+    """Any JSON value; an object's keys are lower-cased, as the original service's decoder
+    matched them without regard to case (`Tasks`, `ValType`)."""
+
+    def _deserialize(self, value, attr, data, **kw):
+        return _folded(super()._deserialize(value, attr, data, **kw))
+
+
+class FoldedDict(Dict):
+    """A JSON object whose keys are lower-cased (see FoldedKeys)."""
+
+    def _deserialize(self, value, attr, data, **kw):
+        return _folded(super()._deserialize(value, attr, data, **kw))

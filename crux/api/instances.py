@@ -1,15 +1,15 @@
 """Workflow instance calls (SPEC §5): any authenticated user of the realm may make them."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema
 
 from crux.api.auth import Authenticated
-from crux.api.calls import CallBlueprint
-from crux.api.fields import Id, Name, StrictBool, Text, ident, is_id
+from crux.api.calls import LIST, CallContext, CallGroup
+from crux.api.fields import Dict, Id, Name, StrictBool, Text, ident, is_id
 from crux.api.rules import TraceLevel
 from crux.services.workflow import InstanceService
 
-bp = CallBlueprint("instances")
+calls = CallGroup("instances")
 ANYONE = Authenticated()
 ENTITY_DOC = {"description": "{class?, attribute: value, ...}; step and stepfailed are set by the engine"}
 
@@ -43,7 +43,7 @@ class InstanceNew(Schema):
     slice = Id(required=True)
     app = Name(fold=True, required=True)
     entityid = EntityId(required=True)
-    entity = fields.Dict(required=True, metadata=ENTITY_DOC)
+    entity = Dict(required=True, metadata=ENTITY_DOC)
     workflow = Name(required=True)
     trace = TraceLevel()
     parent = Id(metadata={"description": "the id of the parent step's row, for a sub-workflow"})
@@ -67,7 +67,7 @@ def _new_fast(data: dict) -> dict | None:
 
 class MarkDone(Schema):
     id = Id(required=True)
-    entity = fields.Dict(required=True, metadata=ENTITY_DOC)
+    entity = Dict(required=True, metadata=ENTITY_DOC)
     step = Step(required=True, metadata={"description": "the row's step"})
     stepfailed = StrictBool(load_default=False)
     trace = TraceLevel()
@@ -105,7 +105,7 @@ class InstanceFilter(Schema):
 class TryStep(Schema):
     slice = Id(required=True)
     app = Name(fold=True, required=True)
-    entity = fields.Dict(required=True, metadata=ENTITY_DOC)
+    entity = Dict(required=True, metadata=ENTITY_DOC)
     workflow = Name(required=True)
     step = Step(required=True)
     stepfailed = StrictBool(load_default=False)
@@ -118,45 +118,48 @@ class History(Schema):
     workflow = Name()
 
 
-def _service(ctx) -> InstanceService:
+# ---- calls ------------------------------------------------------------------------------------
+# Each call runs one method of InstanceService (crux/services/workflow.py) with (identity, payload).
+
+def _instances(ctx: CallContext) -> InstanceService:
     return ctx.crux.instances
 
 
-@bp.call("wfinstancenew", InstanceNew, need=ANYONE)
-def wfinstancenew(ctx, data):
+@calls.call("wfinstancenew", InstanceNew, need=ANYONE)
+def wfinstancenew(ctx: CallContext, data: dict):
     """Start a workflow for an entity (evaluated at step START) -> {tasks: [{task: id}], nextstep? (several
     tasks), loggedat, subflows?, tracedata?} or {done: true}. One open instance per entity and workflow."""
-    return _service(ctx).new(ctx.identity, data)
+    return _instances(ctx).new(ctx.identity, data)
 
 
-@bp.call("wfinstancemarkdone", MarkDone, need=ANYONE)
-def wfinstancemarkdone(ctx, data):
+@calls.call("wfinstancemarkdone", MarkDone, need=ANYONE)
+def wfinstancemarkdone(ctx: CallContext, data: dict):
     """Report a step done (or failed) -> {id, doneat} while concurrent siblings are open, else the next
     steps as wfinstancenew gives them, or {done: true, parent?}."""
-    return _service(ctx).mark_done(ctx.identity, data)
+    return _instances(ctx).mark_done(ctx.identity, data)
 
 
-@bp.call("wfinstanceabort", Abort, need=ANYONE)
-def wfinstanceabort(ctx, data):
+@calls.call("wfinstanceabort", Abort, need=ANYONE)
+def wfinstanceabort(ctx: CallContext, data: dict):
     """Delete an instance (or every instance of an entity) with all its sub-workflows -> {aborted: [ids]}."""
-    return _service(ctx).abort(ctx.identity, data)
+    return _instances(ctx).abort(ctx.identity, data)
 
 
-@bp.call("wfinstancelist", InstanceFilter, need=ANYONE)
-def wfinstancelist(ctx, data):
+@calls.call("wfinstancelist", InstanceFilter, need=ANYONE, methods=LIST)
+def wfinstancelist(ctx: CallContext, data: dict):
     """The open rows matching the filters and every row of their sub-workflows, by id -> {wfinstances:
     [...], next? (when a `limit` cut the list: pass it as `after` for the next page)}."""
-    return _service(ctx).list(ctx.identity, data)
+    return _instances(ctx).list(ctx.identity, data)
 
 
-@bp.call("wfinstancetry", TryStep, need=ANYONE)
-def wfinstancetry(ctx, data):
+@calls.call("wfinstancetry", TryStep, need=ANYONE)
+def wfinstancetry(ctx: CallContext, data: dict):
     """A dry run on any slice: what the workflow hands out for a step -> {tasks, nextstep?, subflows?,
     tracedata?} or {done: true}. Writes nothing."""
-    return _service(ctx).try_step(ctx.identity, data)
+    return _instances(ctx).try_step(ctx.identity, data)
 
 
-@bp.call("wfinstancehistory", History, need=ANYONE)
-def wfinstancehistory(ctx, data):
+@calls.call("wfinstancehistory", History, need=ANYONE)
+def wfinstancehistory(ctx: CallContext, data: dict):
     """Every step handed out for an entity (or one wfid), open or closed, oldest first -> {history: [...]}."""
-    return _service(ctx).history(ctx.identity, data)
+    return _instances(ctx).history(ctx.identity, data)

@@ -32,19 +32,28 @@ def _catalog_text() -> str:
     return "\n".join(rows)
 
 
+def _operations(call, operation: dict, suffix: str) -> dict:
+    """One operation per method the call takes; its ids: `<call><suffix>` for POST, else
+    `<call><suffix>_<method>`."""
+    return {m.lower(): dict(operation, operationId=call.name + suffix + ("" if m == "POST" else "_" + m.lower()))
+            for m in call.methods}
+
+
 def build_spec(calls) -> dict:
     spec = APISpec(
         title="Crux", version="1", openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
         info={"description": (
             "Business rules and workflows as a service. Every call is `POST /api/v1/<call>` with a body "
-            "`{\"data\": {...}}` (or the payload object itself); paths are case-insensitive. Every answer "
+            "`{\"data\": {...}}` (or the payload object itself); paths and payload keys are case-insensitive; "
+            "updates also take PUT, deletes DELETE, and lists GET without a body. Every answer "
             "is an envelope `{status, data, messages}`. Authenticate with `Authorization: Bearer <JWT>`.\n\n"
             "### Error catalog\n" + _catalog_text())})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.schema("ErrorEnvelope", ENVELOPE_ERROR)
     for code, text in ((400, "Invalid request or refused by a business rule"), (401, "Missing or invalid credentials"),
                        (403, "Capability missing or user deactivated"), (404, "Unknown call or a named record not found"),
-                       (413, "Body too large"), (500, "Internal error"), (503, "Database unavailable (trylater)")):
+                       (405, "The call does not take this method (see the Allow header)"), (413, "Body too large"),
+                       (500, "Internal error"), (503, "Database unavailable (trylater)")):
         spec.components.response(f"E{code}", {"description": text, "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}})
     for call in calls:
@@ -56,25 +65,21 @@ def build_spec(calls) -> dict:
             payload = {"$ref": f"#/components/schemas/{name}"}
         body = {"oneOf": [{"type": "object", "properties": {"data": payload}, "required": ["data"]}, payload]}
         operation = {
-            "operationId": call.name, "tags": [call.tag],
-            "summary": call.summary.split("\n")[0] if call.summary else call.name,
-            "description": f"{call.summary}\n\nNeeds: **{call.need.label}**.",
+            "tags": [call.tag], "summary": call.doc.split(". ")[0].rstrip("."),
+            "description": f"{call.doc}\n\nNeeds: **{call.need.label}**. Methods: {call.allow}.",
             "security": [{"bearer": []}],
             "requestBody": {"required": False, "content": {"application/json": {"schema": body}}},
             "responses": {"200": {"description": "success", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"status": {"type": "string", "enum": ["success"]},
                                                  "data": {}, "messages": {"nullable": True}}}}}},
-                          **{str(c): {"$ref": f"#/components/responses/E{c}"} for c in (400, 401, 403, 404, 413, 500, 503)}},
+                          **{str(c): {"$ref": f"#/components/responses/E{c}"} for c in (400, 401, 403, 404, 405, 413, 500, 503)}},
         }
-        ops = {m.lower(): dict(operation, operationId=f"{call.name}" if m == "POST" else f"{call.name}_{m.lower()}")
-               for m in call.methods}
-        spec.path(path=f"{API_PREFIX}/{call.name}", operations=ops)
-        for extra in call.extra_paths:
-            templ = extra.replace("<int:", "{").replace("<", "{").replace(">", "}")
-            params = [{"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
-                      for p in templ.split("/") if p.startswith("{")]
-            spec.path(path=f"{API_PREFIX}{templ}", operations={
-                "get": dict(operation, operationId=f"{call.name}_path", parameters=params)})
+        spec.path(path=f"{API_PREFIX}/{call.name}", operations=_operations(call, operation, ""))
+        for form in call.paths:
+            params = [{"name": name, "in": "path", "required": True,
+                       "schema": {"type": "integer" if is_int else "string"}} for name, is_int in form.params]
+            spec.path(path=f"{API_PREFIX}/{form.openapi}",
+                      operations=_operations(call, dict(operation, parameters=params), "_path"))
     for path, text in (("/healthz", "The process is up"), ("/readyz", "The database is reachable and migrated"),
                        ("/metrics", "Prometheus metrics")):
         spec.path(path=path, operations={"get": {"operationId": path.strip("/"), "tags": ["service"],

@@ -2,15 +2,15 @@
 (`breruleset*`) and `breapplyrules`. Workflow definitions are in crux/api/workflows.py."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError
 
 from crux.api.auth import AppCap, AppRead, Authenticated
-from crux.api.calls import CallBlueprint
-from crux.api.fields import Id, Name, StrictBool, ident, is_id
+from crux.api.calls import DELETE, LIST, UPDATE, CallContext, CallGroup
+from crux.api.fields import Dict, FoldedDict, FoldedKeys, Id, Integer, List, Name, Raw, StrictBool, ident, is_id
 from crux.services import rules as rules_service
 from crux.services.rules import BRE, WORKFLOW, RuleService
 
-bp = CallBlueprint("rules")
+calls = CallGroup("rules")
 SCHEMA_WRITE, RULESET_WRITE, READ = AppCap("schema"), AppCap("ruleset"), AppRead()
 
 
@@ -28,10 +28,10 @@ class SchemaKey(Schema):
 
 
 class SchemaDoc(SchemaKey):
-    patternschema = fields.List(fields.Raw(), required=True, metadata={
+    patternschema = List(FoldedKeys(), required=True, metadata={
         "description": "attributes: {attr, valtype (int, float, str, enum, bool, ts), vals?, valmin?, valmax?, "
                        "lenmin?, lenmax?, shortdesc?, longdesc?}"})
-    actionschema = fields.Dict(required=True, metadata={"description": "{tasks: [names], properties: [names]}"})
+    actionschema = FoldedDict(required=True, metadata={"description": "{tasks: [names], properties: [names]}"})
 
 
 class SchemaFilter(Schema):
@@ -48,18 +48,14 @@ RULES_DOC = {"description": "rules: {rulepattern: [{attr, op, val}], ruleactions
                             "elsecall, willreturn, willexit}}"}
 
 
-def rules_payloads(key: str, prefix: str) -> tuple[type[Schema], type[Schema]]:
-    """The new and update payloads of a ruleset kind whose rules are under `key`."""
-    new = RulesetKey.from_dict({"is_internal": StrictBool(load_default=False),
-                                key: fields.List(fields.Raw(), required=True, metadata=RULES_DOC)},
-                               name=f"{prefix}New")
-    update = RulesetKey.from_dict({"is_internal": StrictBool(metadata={"description": "omitted: unchanged"}),
-                                   key: fields.List(fields.Raw(), required=True, metadata=RULES_DOC)},
-                                  name=f"{prefix}Update")
-    return new, update
+class RulesetNew(RulesetKey):
+    is_internal = StrictBool(load_default=False)
+    ruleset = List(Raw(), required=True, metadata=RULES_DOC)
 
 
-RulesetNew, RulesetUpdate = rules_payloads("ruleset", "Ruleset")
+class RulesetUpdate(RulesetKey):
+    is_internal = StrictBool(metadata={"description": "omitted: unchanged"})
+    ruleset = List(Raw(), required=True, metadata=RULES_DOC)
 
 
 class RulesetFilter(SchemaFilter):
@@ -68,7 +64,7 @@ class RulesetFilter(SchemaFilter):
     is_internal = StrictBool()
 
 
-class TraceLevel(fields.Integer):
+class TraceLevel(Integer):
     """0 none, 1 rules, 2 rules and terms."""
 
     def __init__(self, **kw):
@@ -85,7 +81,7 @@ class ApplyRules(Schema):
     app = Name(fold=True, required=True)
     class_ = _class(metadata={"description": "omitted: the entity's class, else the only class having the ruleset"})
     ruleset = Name(required=True)
-    entity = fields.Dict(required=True, metadata={"description": "{class?, attribute: value, ...}"})
+    entity = Dict(required=True, metadata={"description": "{class?, attribute: value, ...}"})
     trace = TraceLevel()
 
     def load(self, data, **kw):
@@ -109,53 +105,117 @@ def _apply_fast(data) -> dict | None:
 
 
 # ---- calls ------------------------------------------------------------------------------------
+# Each call runs one method of RuleService (crux/services/rules.py) with (identity, kind, payload);
+# the kind (BRE or WORKFLOW) says which rows a call sees and how its rules are named.
 
-def service(ctx) -> RuleService:
+def rule_service(ctx: CallContext) -> RuleService:
     return ctx.crux.rule_service
 
 
-def _runs(method: str, kind):
-    """A call running `RuleService.<method>(identity, kind, data)`."""
-    return lambda ctx, data: getattr(service(ctx), method)(ctx.identity, kind, data)
+@calls.call("breschemanew", SchemaDoc, need=SCHEMA_WRITE)
+def breschemanew(ctx: CallContext, data: dict):
+    """Create the BRE schema of a class (one per slice, app and class)."""
+    return rule_service(ctx).schema_new(ctx.identity, BRE, data)
 
 
-UPDATE, DELETE = {"methods": ("POST", "PUT")}, {"methods": ("POST", "DELETE")}
+@calls.call("breschemaupdate", SchemaDoc, need=SCHEMA_WRITE, methods=UPDATE)
+def breschemaupdate(ctx: CallContext, data: dict):
+    """Replace a BRE schema; refused while a ruleset refers to it."""
+    return rule_service(ctx).schema_update(ctx.identity, BRE, data)
 
 
-def schema_calls(prefix: str, kind) -> None:
-    """The five schema calls of a kind."""
-    w = kind.word
-    for suffix, schema, need, doc, extra in (
-            ("new", SchemaDoc, SCHEMA_WRITE, f"Create the {w} schema of a class (one per slice, app and class).", {}),
-            ("update", SchemaDoc, SCHEMA_WRITE, f"Replace a {w} schema; refused while a ruleset refers to it.", UPDATE),
-            ("get", SchemaKey, READ, f"A {w} schema.", {}),
-            ("list", SchemaFilter, READ, f"The {w} schemas, optionally of one slice, app or class (a bare list).", {}),
-            ("delete", SchemaKey, SCHEMA_WRITE, f"Delete a {w} schema; refused while a ruleset refers to it.", DELETE)):
-        bp.declare(prefix + suffix, schema, need, doc, _runs(f"schema_{suffix}", kind), **extra)
+@calls.call("breschemaget", SchemaKey, need=READ)
+def breschemaget(ctx: CallContext, data: dict):
+    """A BRE schema, with the app's longname."""
+    return rule_service(ctx).schema_get(ctx.identity, BRE, data)
 
 
-def ruleset_calls(blueprint: CallBlueprint, prefix: str, kind, new_schema, update_schema, filter_schema) -> None:
-    """The seven ruleset calls of a kind (BRE rulesets here, workflows in workflows.py)."""
-    w = "workflow" if kind is WORKFLOW else "ruleset"
-    for suffix, schema, need, doc, extra in (
-            ("new", new_schema, RULESET_WRITE, f"Create a {w} (inactive). Every problem is reported at once.", {}),
-            ("update", update_schema, RULESET_WRITE, f"Replace the rules of an inactive {w}.", UPDATE),
-            ("get", RulesetKey, READ, f"A {w} with its rules.", {}),
-            ("list", filter_schema, READ, f"The {w}s matching the filters, without their rules.", {}),
-            ("delete", RulesetKey, RULESET_WRITE, f"Delete an inactive {w} that no other ruleset calls.", DELETE),
-            ("activate", RulesetKey, RULESET_WRITE,
-             f"Activate a {w} and every ruleset reachable through its calls -> {{ntraversed, nactivated}}.", {}),
-            ("deactivate", RulesetKey, RULESET_WRITE, f"Deactivate a {w}; refused while an active ruleset calls it.", {})):
-        blueprint.declare(prefix + suffix, schema, need, doc, _runs(f"ruleset_{suffix}", kind), **extra)
+@calls.call("breschemalist", SchemaFilter, need=READ, methods=LIST)
+def breschemalist(ctx: CallContext, data: dict):
+    """The BRE schemas, optionally of one slice, app or class (a bare list)."""
+    return rule_service(ctx).schema_list(ctx.identity, BRE, data)
 
 
-schema_calls("breschema", BRE)
-schema_calls("wfschema", WORKFLOW)
-ruleset_calls(bp, "breruleset", BRE, RulesetNew, RulesetUpdate, RulesetFilter)
+@calls.call("breschemadelete", SchemaKey, need=SCHEMA_WRITE, methods=DELETE)
+def breschemadelete(ctx: CallContext, data: dict):
+    """Delete a BRE schema; refused while a ruleset refers to it."""
+    return rule_service(ctx).schema_delete(ctx.identity, BRE, data)
 
 
-@bp.call("breapplyrules", ApplyRules, need=Authenticated())
-def breapplyrules(ctx, data):
-    """Evaluate an entity against an active, non-internal ruleset of an active slice -> {tasks, properties,
-    tracedata?}."""
+@calls.call("wfschemanew", SchemaDoc, need=SCHEMA_WRITE)
+def wfschemanew(ctx: CallContext, data: dict):
+    """Create the workflow schema of a class (one per slice, app and class)."""
+    return rule_service(ctx).schema_new(ctx.identity, WORKFLOW, data)
+
+
+@calls.call("wfschemaupdate", SchemaDoc, need=SCHEMA_WRITE, methods=UPDATE)
+def wfschemaupdate(ctx: CallContext, data: dict):
+    """Replace a workflow schema; refused while a workflow refers to it."""
+    return rule_service(ctx).schema_update(ctx.identity, WORKFLOW, data)
+
+
+@calls.call("wfschemaget", SchemaKey, need=READ)
+def wfschemaget(ctx: CallContext, data: dict):
+    """A workflow schema, with the app's longname."""
+    return rule_service(ctx).schema_get(ctx.identity, WORKFLOW, data)
+
+
+@calls.call("wfschemalist", SchemaFilter, need=READ, methods=LIST)
+def wfschemalist(ctx: CallContext, data: dict):
+    """The workflow schemas, optionally of one slice, app or class (a bare list)."""
+    return rule_service(ctx).schema_list(ctx.identity, WORKFLOW, data)
+
+
+@calls.call("wfschemadelete", SchemaKey, need=SCHEMA_WRITE, methods=DELETE)
+def wfschemadelete(ctx: CallContext, data: dict):
+    """Delete a workflow schema; refused while a workflow refers to it."""
+    return rule_service(ctx).schema_delete(ctx.identity, WORKFLOW, data)
+
+
+@calls.call("brerulesetnew", RulesetNew, need=RULESET_WRITE)
+def brerulesetnew(ctx: CallContext, data: dict):
+    """Create a BRE ruleset (inactive). Every problem is reported at once."""
+    return rule_service(ctx).ruleset_new(ctx.identity, BRE, data)
+
+
+@calls.call("brerulesetupdate", RulesetUpdate, need=RULESET_WRITE, methods=UPDATE)
+def brerulesetupdate(ctx: CallContext, data: dict):
+    """Replace the rules of an inactive BRE ruleset."""
+    return rule_service(ctx).ruleset_update(ctx.identity, BRE, data)
+
+
+@calls.call("brerulesetget", RulesetKey, need=READ)
+def brerulesetget(ctx: CallContext, data: dict):
+    """A BRE ruleset with its rules (under `ruleset`)."""
+    return rule_service(ctx).ruleset_get(ctx.identity, BRE, data)
+
+
+@calls.call("brerulesetlist", RulesetFilter, need=READ, methods=LIST)
+def brerulesetlist(ctx: CallContext, data: dict):
+    """The BRE rulesets matching the filters, without their rules."""
+    return rule_service(ctx).ruleset_list(ctx.identity, BRE, data)
+
+
+@calls.call("brerulesetdelete", RulesetKey, need=RULESET_WRITE, methods=DELETE)
+def brerulesetdelete(ctx: CallContext, data: dict):
+    """Delete an inactive BRE ruleset that no other ruleset calls."""
+    return rule_service(ctx).ruleset_delete(ctx.identity, BRE, data)
+
+
+@calls.call("brerulesetactivate", RulesetKey, need=RULESET_WRITE)
+def brerulesetactivate(ctx: CallContext, data: dict):
+    """Activate a BRE ruleset and every ruleset reachable through its calls -> {ntraversed, nactivated}."""
+    return rule_service(ctx).ruleset_activate(ctx.identity, BRE, data)
+
+
+@calls.call("brerulesetdeactivate", RulesetKey, need=RULESET_WRITE)
+def brerulesetdeactivate(ctx: CallContext, data: dict):
+    """Deactivate a BRE ruleset; refused while an active ruleset calls it."""
+    return rule_service(ctx).ruleset_deactivate(ctx.identity, BRE, data)
+
+
+@calls.call("breapplyrules", ApplyRules, need=Authenticated())
+def breapplyrules(ctx: CallContext, data: dict):
+    """Evaluate an entity against an active, non-internal ruleset of an active slice -> {tasks,
+    properties, tracedata?}."""
     return rules_service.apply_rules(ctx.crux.rules, ctx.identity, data)

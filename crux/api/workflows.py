@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from marshmallow import Schema
 
-from crux.api.auth import AppCap, AppRead
-from crux.api.calls import CallBlueprint
-from crux.api.fields import Id, Name
-from crux.api.rules import RulesetFilter, rules_payloads, ruleset_calls, service
+from crux.api.calls import DELETE, LIST, UPDATE, CallContext, CallGroup
+from crux.api.fields import Id, List, Name, Raw, StrictBool
+from crux.api.rules import READ, RULES_DOC, RULESET_WRITE, RulesetFilter, RulesetKey, rule_service
 from crux.services.rules import WORKFLOW
 
-bp = CallBlueprint("workflows")
+calls = CallGroup("workflows")
 
 
-WorkflowNew, WorkflowUpdate = rules_payloads("flowrules", "Workflow")
+# ---- payloads ---------------------------------------------------------------------------------
+
+class WorkflowNew(RulesetKey):
+    is_internal = StrictBool(load_default=False)
+    flowrules = List(Raw(), required=True, metadata=RULES_DOC)
+
+
+class WorkflowUpdate(RulesetKey):
+    is_internal = StrictBool(metadata={"description": "omitted: unchanged"})
+    flowrules = List(Raw(), required=True, metadata=RULES_DOC)
 
 
 class WorkflowFilter(RulesetFilter):
@@ -35,22 +43,65 @@ class StepWorkflowFilter(Schema):
     app = Name(fold=True)
 
 
-ruleset_calls(bp, "workflow", WORKFLOW, WorkflowNew, WorkflowUpdate, WorkflowFilter)
+# ---- calls ------------------------------------------------------------------------------------
+# Each call runs one method of RuleService (crux/services/rules.py), the workflow kind of the
+# ruleset methods for workflows.
+
+@calls.call("workflownew", WorkflowNew, need=RULESET_WRITE)
+def workflownew(ctx: CallContext, data: dict):
+    """Create a workflow (inactive). Every problem is reported at once."""
+    return rule_service(ctx).ruleset_new(ctx.identity, WORKFLOW, data)
 
 
-@bp.call("stepworkflownew", StepWorkflowNew, need=AppCap("ruleset"))
-def stepworkflownew(ctx, data):
+@calls.call("workflowupdate", WorkflowUpdate, need=RULESET_WRITE, methods=UPDATE)
+def workflowupdate(ctx: CallContext, data: dict):
+    """Replace the rules of an inactive workflow."""
+    return rule_service(ctx).ruleset_update(ctx.identity, WORKFLOW, data)
+
+
+@calls.call("workflowget", RulesetKey, need=READ)
+def workflowget(ctx: CallContext, data: dict):
+    """A workflow with its rules (under `flowrules`)."""
+    return rule_service(ctx).ruleset_get(ctx.identity, WORKFLOW, data)
+
+
+@calls.call("workflowlist", WorkflowFilter, need=READ, methods=LIST)
+def workflowlist(ctx: CallContext, data: dict):
+    """The workflows matching the filters, without their rules."""
+    return rule_service(ctx).ruleset_list(ctx.identity, WORKFLOW, data)
+
+
+@calls.call("workflowdelete", RulesetKey, need=RULESET_WRITE, methods=DELETE)
+def workflowdelete(ctx: CallContext, data: dict):
+    """Delete an inactive workflow that no other workflow calls and no stepworkflow names."""
+    return rule_service(ctx).ruleset_delete(ctx.identity, WORKFLOW, data)
+
+
+@calls.call("workflowactivate", RulesetKey, need=RULESET_WRITE)
+def workflowactivate(ctx: CallContext, data: dict):
+    """Activate a workflow and every ruleset reachable through its calls -> {ntraversed, nactivated}."""
+    return rule_service(ctx).ruleset_activate(ctx.identity, WORKFLOW, data)
+
+
+@calls.call("workflowdeactivate", RulesetKey, need=RULESET_WRITE)
+def workflowdeactivate(ctx: CallContext, data: dict):
+    """Deactivate a workflow; refused while an active workflow calls it."""
+    return rule_service(ctx).ruleset_deactivate(ctx.identity, WORKFLOW, data)
+
+
+@calls.call("stepworkflownew", StepWorkflowNew, need=RULESET_WRITE)
+def stepworkflownew(ctx: CallContext, data: dict):
     """Have a step (a task of a workflow schema of the app) carried out by running another workflow."""
-    return service(ctx).stepworkflow_new(ctx.identity, data)
+    return rule_service(ctx).stepworkflow_new(ctx.identity, data)
 
 
-@bp.call("stepworkflowlist", StepWorkflowFilter, need=AppRead())
-def stepworkflowlist(ctx, data):
+@calls.call("stepworkflowlist", StepWorkflowFilter, need=READ, methods=LIST)
+def stepworkflowlist(ctx: CallContext, data: dict):
     """The stepworkflows, optionally of one slice or app."""
-    return service(ctx).stepworkflow_list(ctx.identity, data)
+    return rule_service(ctx).stepworkflow_list(ctx.identity, data)
 
 
-@bp.call("stepworkflowdelete", StepWorkflowKey, need=AppCap("ruleset"), methods=("POST", "DELETE"))
-def stepworkflowdelete(ctx, data):
+@calls.call("stepworkflowdelete", StepWorkflowKey, need=RULESET_WRITE, methods=DELETE)
+def stepworkflowdelete(ctx: CallContext, data: dict):
     """Remove the sub-workflow of a step."""
-    return service(ctx).stepworkflow_delete(ctx.identity, data)
+    return rule_service(ctx).stepworkflow_delete(ctx.identity, data)
