@@ -83,7 +83,7 @@ def read_payload(raw: bytes, path_args: dict | None = None) -> dict:
     payload: dict = {}
     if raw.strip():
         try:
-            body = _DECODER.decode(raw.decode(json.detect_encoding(raw)))
+            body = _DECODER.decode(_text(raw))
         except RecursionError:
             raise _too_deep() from None
         except (ValueError, UnicodeDecodeError) as exc:
@@ -92,13 +92,13 @@ def read_payload(raw: bytes, path_args: dict | None = None) -> dict:
             raise CruxError("invalid_json", vals=[type(body).__name__], msg="the body must be a JSON object")
         if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _depth(body) > MAX_DEPTH:
             raise _too_deep()
-        payload = _folded(body)
+        payload = body if all(map(str.islower, body)) else _folded(body)
         data = payload.get("data", _MISSING)
         if data is not _MISSING:
             if not isinstance(data, dict):
                 raise CruxError("invalid_json", "data", ["null" if data is None else type(data).__name__],
                                 "data must be a JSON object")
-            payload = _folded(data)
+            payload = data if all(map(str.islower, data)) else _folded(data)
         if _BAD_ESCAPE.search(raw):
             _refuse_bad_strings(payload)
     if path_args:
@@ -107,10 +107,20 @@ def read_payload(raw: bytes, path_args: dict | None = None) -> dict:
     return payload
 
 
+def _text(raw: bytes) -> str:
+    """The body as text: UTF-8 (a BOM skipped), else the UTF-16 or UTF-32 that JSON allows."""
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        encoding = json.detect_encoding(raw)
+        if encoding == "utf-8":
+            raise
+        text = raw.decode(encoding)
+    return text[1:] if text[:1] == "\ufeff" else text
+
+
 def _folded(obj: dict) -> dict:
-    """obj with its keys lower-cased (itself when they are)."""
-    if all(map(str.islower, obj)):
-        return obj
+    """obj with its keys lower-cased."""
     return {key.lower(): value for key, value in obj.items()}
 
 

@@ -33,23 +33,23 @@ class CallRouter:
         self.crux = crux
         self.flask = flask_wsgi_app
         self.max_body = max_body
-        self.calls = {call.name: call for call in calls}
+        self.by_name = {call.name: call for call in calls}
+        self.by_path = {_PREFIX + call.name: call for call in calls}
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path[:5].lower() == "/api/":
             path = environ["PATH_INFO"] = path.lower()
-            if path.startswith(_PREFIX):
+            call = self.by_path.get(path)
+            if call is not None:
+                return self._serve(call, None, environ, start_response)
+            if path.startswith(_PREFIX):   # a path form: /api/v1/<call>/<parameter>...
                 name, _, rest = path[len(_PREFIX):].partition("/")
-                call = self.calls.get(name)
-                if call is not None:
-                    if not rest:
-                        return self._serve(call, None, environ, start_response)
-                    segments = rest.split("/")
-                    for form in call.paths:
-                        args = form.match(segments)
-                        if args is not None:
-                            return self._serve(call, args, environ, start_response)
+                call = self.by_name.get(name)
+                for form in call.paths if call is not None else ():
+                    args = form.match(rest.split("/"))
+                    if args is not None:
+                        return self._serve(call, args, environ, start_response)
         if environ.get("REQUEST_METHOD") == "OPTIONS":
             start_response("204 No Content", _PREFLIGHT)
             return [b""]
