@@ -21,10 +21,10 @@ def test_ruleset_roundtrip(realm, conn):
     made = realm.ok("brerulesetnew", rs("loyalty", [{"RulePattern": [{"attr": "member", "op": "EQ", "val": True}],
                                                       "ruleActions": {"tasks": ["review"], "doReturn": True}}]))
     assert made["is_active"] is False and made["is_internal"] is False and made["name"] == "loyalty"
-    # canonical keys and every action key present
+    # canonical keys, no empty thencall/elsecall, willreturn/willexit also as crux-ui's return/exit
     assert made["ruleset"] == [{"rulepattern": [{"attr": "member", "op": "eq", "val": True}],
-                                "ruleactions": {"tasks": ["review"], "properties": {}, "thencall": "", "elsecall": "",
-                                                "willreturn": True, "willexit": False}}]
+                                "ruleactions": {"tasks": ["review"], "properties": {}, "willreturn": True,
+                                                "willexit": False, "return": True, "exit": False}}]
     got = realm.ok("brerulesetget", key(name="loyalty"))
     assert got == made
     assert list(got) == ["id", "slice", "app", "class", "name", "is_active", "is_internal", "ruleset", "createdat",

@@ -22,8 +22,8 @@ def test_schema_roundtrip(realm, conn):
     assert made["createdby"] == "admin" and made["editedat"] is None
     got = realm.ok("breschemaget", key(app="RETAIL"))
     assert got == made
-    assert set(got) == {"slice", "app", "class", "patternschema", "actionschema", "createdat", "createdby",
-                        "editedat", "editedby"}
+    assert list(got) == ["slice", "app", "longname", "class", "patternschema", "actionschema", "createdat",
+                         "createdby", "editedat", "editedby"] and got["longname"] == "Retail"
     updated = realm.ok("breschemaupdate", key(**doc()), method="put")
     assert updated["patternschema"] == ORDER_SCHEMA["patternschema"] and updated["editedby"] == "admin"
     listed = realm.ok("breschemalist", {})

@@ -26,7 +26,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from crux.common.formats import json_path
-from crux.common.jsontext import dumps as _dumps
+from crux.common.jsontext import UNSTORABLE, dumps
 from crux.errors import CATALOG, CruxError, message
 
 _logger = logging.getLogger("crux.api")
@@ -38,11 +38,11 @@ MAX_DEPTH = 32
 
 
 def success_body(data) -> bytes:
-    return _dumps({"status": "success", "data": data, "messages": None}).encode()
+    return dumps({"status": "success", "data": data, "messages": None}).encode()
 
 
 def failure_body(err: CruxError) -> bytes:
-    return _dumps({"status": "error", "data": None, "messages": err.messages}).encode()
+    return dumps({"status": "error", "data": None, "messages": err.messages}).encode()
 
 
 def success(data, status: int = 200) -> Response:
@@ -75,7 +75,6 @@ _DECODER = json.JSONDecoder(parse_constant=_no_constants, parse_float=_finite)
 _MISSING = object()
 # a \u escape of NUL or of a surrogate (a pair is fine, and is told apart by the walk)
 _BAD_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
-_BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
 
 
 def read_payload(raw: bytes, path_args: dict | None = None) -> dict:
@@ -149,12 +148,12 @@ def _refuse_bad_strings(payload: dict) -> None:
         if isinstance(item, dict):
             for key, child in item.items():
                 here = where + (_shown(key),)
-                if isinstance(key, str) and _BAD_CHAR.search(key):
+                if isinstance(key, str) and UNSTORABLE.search(key):
                     problems.append(_bad_string(here, key, "key"))
                 todo.append((child, here))
         elif isinstance(item, list):
             todo.extend((child, where + (i,)) for i, child in enumerate(item))
-        elif isinstance(item, str) and _BAD_CHAR.search(item):
+        elif isinstance(item, str) and UNSTORABLE.search(item):
             problems.append(_bad_string(where, item, "value"))
     if problems:
         raise CruxError.many(sorted(problems, key=lambda m: m["field"] or ""))
@@ -162,7 +161,7 @@ def _refuse_bad_strings(payload: dict) -> None:
 
 def _shown(text):
     """Text safe to write back in an answer: NUL and lone surrogates replaced by U+FFFD."""
-    return _BAD_CHAR.sub("\ufffd", text) if isinstance(text, str) else text
+    return UNSTORABLE.sub("\ufffd", text) if isinstance(text, str) else text
 
 
 def _bad_string(where: tuple, text: str, what: str) -> dict:

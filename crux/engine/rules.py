@@ -13,7 +13,9 @@ from .paths import schema_problems, under
 from .schema import SchemaInfo
 from .values import EQUALITY_OPS, OPS, ORDERED_TYPES, literal_problem
 
-RULE_KEYS = {"rulepattern": "rulepattern", "ruleactions": "ruleactions"}
+# keys mapped to None are accepted and dropped: the original service's rule counters
+RULE_KEYS: dict[str, str | None] = {"rulepattern": "rulepattern", "ruleactions": "ruleactions",
+                                    "nmatched": None, "nfailed": None}
 TERM_KEYS = {"attr": "attr", "op": "op", "val": "val"}
 ACTION_KEYS = {"tasks": "tasks", "properties": "properties", "thencall": "thencall",
                "elsecall": "elsecall", "willreturn": "willreturn", "doreturn": "willreturn",
@@ -48,21 +50,23 @@ RULE_JSON_SCHEMA = {
 _RULE_VALIDATOR = jsonschema.Draft202012Validator(RULE_JSON_SCHEMA)
 
 
-def _canon_keys(obj: dict[Any, Any], mapping: dict[str, str], here: str,
+def _canon_keys(obj: dict[Any, Any], mapping: Mapping[str, str | None], here: str,
                 problems: list[Problem] | None) -> dict[str, Any]:
     """obj with its keys in canonical spelling (matched case-insensitively)."""
     out: dict[str, Any] = {}
     for key, val in obj.items():
-        canon = mapping.get(key.lower()) if isinstance(key, str) else None
+        lower = key.lower() if isinstance(key, str) else ""
+        canon = mapping.get(lower)
         if canon is None:
-            if problems is not None:
+            if problems is not None and lower not in mapping:
                 problems.append(Problem(json_path(here, str(key)), INVALID,
                                         f"unknown key {key}; known keys: "
-                                        + ", ".join(sorted(set(mapping.values()))), (key,)))
+                                        + ", ".join(sorted({v for v in mapping.values() if v is not None})),
+                                        (key,)))
             continue
-        if canon in out and problems is not None:
+        if canon in out and out[canon] != val and problems is not None:
             problems.append(Problem(json_path(here, canon), INVALID,
-                                    f"{canon} is given twice (as {key} and another spelling)",
+                                    f"{canon} is given twice, differently (as {key} and another spelling)",
                                     (key,)))
         out[canon] = val
     return out

@@ -77,7 +77,8 @@ def require_slice_app(found: dict, slice_id: int, app: str) -> None:
 
 
 def _schema_out(row: dict) -> dict:
-    return {"slice": row["slice"], "app": row["app"], "class": row["class"],
+    """A schema as answered: with its app's longname; attribute descriptions as stored."""
+    return {"slice": row["slice"], "app": row["app"], "longname": row["longname"], "class": row["class"],
             "patternschema": row["patternschema"], "actionschema": row["actionschema"],
             "createdat": row["createdat"], "createdby": row["createdby"],
             "editedat": row["editedat"], "editedby": row["editedby"]}
@@ -86,9 +87,18 @@ def _schema_out(row: dict) -> dict:
 def _ruleset_out(row: dict, kind: Kind, rules: bool = True) -> dict:
     out = {k: row[k] for k in ("id", "slice", "app", "class", "name", "is_active", "is_internal")}
     if rules:
-        out[kind.rules_key] = row["rules"]
+        out[kind.rules_key] = [_rule_out(rule) for rule in row["rules"]]
     out.update({k: row[k] for k in ("createdat", "createdby", "editedat", "editedby")})
     return out
+
+
+def _rule_out(rule: dict) -> dict:
+    """A stored (canonical) rule as answered: `thencall`/`elsecall` left out when the rule has
+    none (the original service did; crux-ui takes any value there for a call), and `willreturn`/
+    `willexit` also as `return`/`exit`, the names crux-ui reads and sends back."""
+    acts = {k: v for k, v in rule["ruleactions"].items() if v or k not in ("thencall", "elsecall")}
+    acts["return"], acts["exit"] = acts.get("willreturn", False), acts.get("willexit", False)
+    return {**rule, "ruleactions": acts}
 
 
 def _callers(conn, scope: Scope, cls: str, name: str, active_only: bool = False) -> list[str]:

@@ -8,6 +8,7 @@ import jwt
 
 from crux.common.config import Settings
 from crux.errors import CruxError
+from crux.common.jsontext import UNSTORABLE
 
 
 def _utcnow() -> dt.datetime:
@@ -71,12 +72,28 @@ class TokenVerifier:
             raise
         except jwt.ExpiredSignatureError:
             raise CruxError("authn", "authorization", msg="the token has expired") from None
-        except (jwt.PyJWTError, ValueError) as exc:
+        except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as exc:
             raise CruxError("authn", "authorization", msg=f"the token is not valid: {exc}") from None
-        user = claims.get("preferred_username") or claims.get("sub")
-        realm = claims.get("realm")
+        for name in _TIME_CLAIMS:
+            if name in claims and not _is_time(claims[name]):
+                raise CruxError("authn", "authorization", [name], f"the token's {name} claim is not a number of seconds")
+        user_claim = "preferred_username" if claims.get("preferred_username") else "sub"
+        user = claims.get(user_claim)
+        realm_claim, realm = "realm", claims.get("realm")
         if not realm and isinstance(claims.get("iss"), str) and "/realms/" in claims["iss"]:
-            realm = claims["iss"].split("/realms/", 1)[1].split("/", 1)[0]
+            realm_claim, realm = "iss", claims["iss"].split("/realms/", 1)[1].split("/", 1)[0]
         if not isinstance(user, str) or not user or not isinstance(realm, str) or not realm:
             raise CruxError("authn", "authorization", msg="the token names no user or no realm")
+        for name, value in ((user_claim, user), (realm_claim, realm)):
+            if UNSTORABLE.search(value):
+                raise CruxError("invalid", "authorization", [name],
+                                f"the token's {name} claim holds a NUL character or a lone surrogate")
         return realm.lower(), user.lower(), claims
+
+
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _is_time(value) -> bool:
+    """A NumericDate: a JSON number (not a boolean, not a string), of a sane size."""
+    return type(value) in (int, float) and -1e15 < value < 1e15

@@ -15,7 +15,8 @@ from crux.store.filters import filter_clause
 from crux.store.scope import Scope
 
 SCHEMA_COLUMNS = """s.id, s.slice, s.app, s.class, s.brwf, s.patternschema, s.actionschema,
-    s.createdat, s.createdby, s.editedat, s.editedby"""
+    s.createdat, s.createdby, s.editedat, s.editedby,
+    (SELECT a.longname FROM app a WHERE a.realm = s.realm AND a.shortnamelc = s.app) AS longname"""
 RULESET_SUMMARY = """r.id, r.slice, r.app, r.class, r.setname AS name, r.brwf, r.is_active, r.is_internal,
     r.createdat, r.createdby, r.editedat, r.editedby"""
 RULESET_COLUMNS = RULESET_SUMMARY + ", r.ruleset AS rules"
