@@ -18,14 +18,14 @@ def _free_port() -> int:
 
 
 class Server:
-    """`crux serve` in its own process."""
+    """`crux serve` (or `crux demo`) in its own process."""
 
-    def __init__(self, database_url: str, tmp_path, workers: int = 1):
+    def __init__(self, database_url: str, tmp_path, workers: int = 1, command: str = "serve"):
         self.port = _free_port()
         env = {**os.environ, "CRUX_DATABASE_URL": database_url, "CRUX_JWT_SECRET": TEST_SECRET,
                "CRUX_HOST": "127.0.0.1", "CRUX_DATA_DIR": str(tmp_path), "CRUX_LOG_LEVEL": "warn"}
         self.log = open(tmp_path / f"server-{self.port}.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "crux.cli", "serve", "--port", str(self.port), "--workers", str(workers)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "crux.cli", command, "--port", str(self.port), "--workers", str(workers)],
                                      cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def request(self, method: str, path: str, body=None, token: str | None = None):
