@@ -130,3 +130,47 @@ def test_oversize_body_is_413_in_every_form(app, realm):
     for method in ("post", "put"):
         resp = getattr(realm.client, method)("/api/v1/appupdate", data=body, headers=headers)
         assert resp.status_code == 413 and error_of(resp)["errcode"] == "toobig", method
+
+
+def test_every_problem_at_once_as_the_readme_shows(realm):
+    """The README's own capgrant example: both problems, the capability named by the payload check."""
+    resp = realm.call("capgrant", {"user": 7, "cap": ["superuser"]})
+    assert resp.status_code == 400
+    assert [(m["field"], m["errcode"], m["vals"]) for m in resp.get_json()["messages"]] == \
+        [("user", "invalid", [7]), ("cap[0]", "invalid", ["superuser"])]
+    assert resp.get_json()["messages"][1]["msg"] == "unknown capability superuser"
+    # levels too: an app-level capability without apps, a realm-level one with them
+    resp = realm.call("capgrant", {"user": "", "cap": ["schema"]})
+    assert {(m["field"], m["errcode"]) for m in resp.get_json()["messages"]} == {("user", "empty"), ("app", "required")}
+    realm.app_new("shop")
+    resp = realm.call("capgrant", {"user": "ann", "app": ["shop"], "cap": ["ruleset", "report"]})
+    assert [(m["field"], m["errcode"]) for m in resp.get_json()["messages"]] == [("cap[1]", "invalid")]
+
+
+def test_every_form_of_a_call_comes_in_the_one_way(app, realm, client, capsys):
+    """POST, the PUT/DELETE forms, path forms, GET lists and a refused method: each answer has the
+    CORS headers, is counted under its call and (from 400 up) logged in its `A` line."""
+    realm.app_new("shop")
+    headers = {"Authorization": f"Bearer {realm.token()}"}
+    forms = [("POST", "/api/v1/appnew", {"name": "two", "descr": ""}, 200, "appnew"),
+             ("PUT", "/API/v1/appUpdate", {"name": "two", "descr": "d"}, 200, "appupdate"),
+             ("GET", "/api/v1/realmsliceapps/1", None, 200, "realmsliceapps"),
+             ("GET", "/api/v1/applist", None, 200, "applist"),
+             ("DELETE", "/api/v1/appdelete/Two", None, 200, "appdelete"),
+             ("GET", "/api/v1/appdelete/shop", None, 405, "appdelete"),
+             ("DELETE", "/api/v1/appdelete/nosuch", None, 404, "appdelete")]
+    for method, path, payload, status, call in forms:
+        resp = client.open(path, method=method, headers=headers, json=None if payload is None else {"data": payload})
+        assert resp.status_code == status, (path, resp.get_json())
+        assert resp.headers["Access-Control-Allow-Origin"] == "*" and resp.headers["Content-Type"] == "application/json"
+        assert resp.headers["Content-Length"] == str(len(resp.data))
+    metrics = client.get("/metrics").get_data(as_text=True)
+    for _, _, _, status, call in forms:
+        assert f'crux_requests_total{{call="{call}",status="{status}"}}' in metrics, (call, status)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"type":"A"' in line]
+    assert [(a["op"], a["data"]["status"]) for a in lines if a["data"]["status"] >= 400][-2:] == \
+        [("appdelete", 405), ("appdelete", 404)]
+    # Flask's own endpoints get the same headers
+    assert client.get("/healthz").headers["Access-Control-Allow-Origin"] == "*"
+    resp = client.post("/healthz")
+    assert resp.status_code == 405 and resp.headers["Allow"] and error_of(resp)["errcode"] == "method_not_allowed"
