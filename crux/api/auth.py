@@ -15,10 +15,6 @@ class Need:
     def check(self, ident: Identity, payload: dict) -> None:
         return None
 
-    def sufficient(self, app: str) -> list[tuple[str | None, str]]:
-        """The (app, cap) grants that satisfy this need for a payload naming `app` (for tests/docs)."""
-        return []
-
 
 class Authenticated(Need):
     pass
@@ -34,9 +30,6 @@ class RealmCap(Need):
     def check(self, ident, payload):
         if not ident.has(self.cap):
             raise CruxError("unauthorized", "cap", [self.cap], f"this call needs the {self.cap} capability")
-
-    def sufficient(self, app):
-        return [(None, self.cap)]
 
 
 def _payload_app(payload: dict, field: str):
@@ -57,9 +50,6 @@ class AppCap(Need):
             return  # the payload is invalid: validation reports it; nothing is done
         if not ident.has(self.cap, app):
             raise CruxError("unauthorized", self.field, [app], f"this call needs the {self.cap} capability on app {app}")
-
-    def sufficient(self, app):
-        return [(app, self.cap)]
 
 
 class AppRead(Need):
@@ -83,9 +73,6 @@ class AppRead(Need):
             return
         if app not in allowed:
             raise CruxError("unauthorized", self.field, [app], f"no right to read app {app}")
-
-    def sufficient(self, app):
-        return [(None, "report")]
 
 
 def bearer_token(header: str) -> str:

@@ -17,8 +17,8 @@ crux/api/router.py, the one entry path.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from marshmallow import Schema
 
@@ -39,7 +39,7 @@ class PathForm:
     params: tuple[tuple[str, bool], ...]   # (name, is an int)
 
     @classmethod
-    def parse(cls, call: str, template: str) -> "PathForm":
+    def parse(cls, call: str, template: str) -> PathForm:
         name, *params = template.strip("/").split("/")
         if name != call or not params or not all(p[:1] == "<" and p[-1:] == ">" for p in params):
             raise ValueError(f"path form {template!r} of {call}: the call's name, then <name> or <int:name> segments")

@@ -49,9 +49,6 @@ class WebhookRead(RealmCap):
         if not ident.has("config"):
             super().check(ident, payload)
 
-    def sufficient(self, app):
-        return [(None, "config"), (None, "report")]
-
 
 class EventList(Schema):
     after = Text(max_length=200, metadata={"description": "a `next` cursor of an earlier answer"})
