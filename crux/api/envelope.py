@@ -9,7 +9,7 @@ to what every layer below can take (the checks cost nothing on a well-formed bod
   (`{"data": null}` included) is `invalid_json`;
 - nested at most MAX_DEPTH levels (deeper: `invalid_json`, never a RecursionError);
 - no NUL character and no lone UTF-16 surrogate in any string or key (PostgreSQL and UTF-8
-  cannot hold them): `invalid` at the field. The raw bytes are searched for their `\\u` escapes
+  cannot hold them): `invalid` at the field. The body text is searched for their `\\u` escapes
   first (the only way JSON can carry them), and the payload is walked only on a hit;
 - its keys lower-cased, so `App` or `patternSchema` reach `app` and `patternschema`, as the
   original service's decoder matched them.
@@ -74,7 +74,7 @@ def _finite(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_no_constants, parse_float=_finite)
 _MISSING = object()
 # a \u escape of NUL or of a surrogate (a pair is fine, and is told apart by the walk)
-_BAD_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_BAD_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 
 
 def read_payload(raw: bytes, path_args: dict | None = None) -> dict:
@@ -82,14 +82,15 @@ def read_payload(raw: bytes, path_args: dict | None = None) -> dict:
     payload: dict = {}
     if raw.strip():
         try:
-            body = _DECODER.decode(_text(raw))
+            text = _text(raw)
+            body = _DECODER.decode(text)
         except RecursionError:
             raise _too_deep() from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise CruxError("invalid_json", msg=f"the body is not valid JSON: {exc}") from None
         if not isinstance(body, dict):
             raise CruxError("invalid_json", vals=[type(body).__name__], msg="the body must be a JSON object")
-        if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _depth(body) > MAX_DEPTH:
+        if text.count("{") + text.count("[") > MAX_DEPTH and _depth(body) > MAX_DEPTH:
             raise _too_deep()
         payload = body if all(map(str.islower, body)) else _folded(body)
         data = payload.get("data", _MISSING)
@@ -98,7 +99,7 @@ def read_payload(raw: bytes, path_args: dict | None = None) -> dict:
                 raise CruxError("invalid_json", "data", ["null" if data is None else type(data).__name__],
                                 "data must be a JSON object")
             payload = data if all(map(str.islower, data)) else _folded(data)
-        if _BAD_ESCAPE.search(raw):
+        if _BAD_ESCAPE.search(text):
             _refuse_bad_strings(payload)
     if path_args:
         _refuse_bad_strings(path_args)
