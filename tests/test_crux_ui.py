@@ -11,7 +11,7 @@ import copy
 
 import pytest
 
-from crux.config import Settings
+from crux.common.config import Settings
 from crux.services.tokens import TokenVerifier
 from tests.conftest import TEST_SECRET, new_database
 from tests.http_server import Server

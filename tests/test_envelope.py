@@ -124,7 +124,7 @@ def test_ids_beyond_bigint_and_empty_texts_are_400s(realm):
 
 
 def test_oversize_body_is_413_in_every_form(app, realm):
-    """Through the dispatcher (POST) and through Flask (the PUT form of a call) alike."""
+    """Through the router, POST and the PUT form of a call alike."""
     body = json.dumps({"name": "x", "descr": "y" * app.config["MAX_CONTENT_LENGTH"]}).encode()
     headers = {"Authorization": f"Bearer {realm.token()}", "Content-Type": "application/json"}
     for method in ("post", "put"):

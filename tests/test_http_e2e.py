@@ -1,7 +1,7 @@
 """End to end over a real HTTP server (`crux serve`, two gunicorn workers): workflow scenarios
 (sequential, failing, concurrent, nested), the two concurrency rules hammered from many clients
 whose calls land on both worker processes, and the transport (keep-alive, chunked bodies, size
-limit, paths, headers) as the call dispatcher in front of Flask serves it."""
+limit, paths, headers) as the call router in front of Flask serves it."""
 from __future__ import annotations
 
 import http.client
