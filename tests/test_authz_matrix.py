@@ -53,7 +53,7 @@ def test_the_table_names_every_call_and_the_calls_have_one_entry_path(app):
 
 
 def _token(realm, user, **claims):
-    now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    now = int(dt.datetime.now(dt.UTC).timestamp())
     body = {"sub": user, "realm": realm, "iat": now, "exp": now + 600, **claims}
     return jwt.encode(body, claims.pop("secret", TEST_SECRET), algorithm="HS256")
 
@@ -117,7 +117,8 @@ def test_authorization_matrix(call, realm, other_realm):
         for grants in _lacking(need):
             assert _status(realm, call, realm.token(user_with(grants))) == 403, grants
         # 6. an expired grant, and one that starts in the future
-        for window in ({"from": "2020-01-01T00:00:00Z", "to": "2021-01-01T00:00:00Z"}, {"from": "2099-01-01T00:00:00Z"}):
+        for window in ({"from": "2020-01-01T00:00:00Z", "to": "2021-01-01T00:00:00Z"},
+                       {"from": "2099-01-01T00:00:00Z"}):
             assert _status(realm, call, realm.token(user_with(_sufficient(need)[0], **window))) == 403, window
     # 7. a deactivated user holding the grant
     gone = user_with(_sufficient(need)[0])

@@ -51,7 +51,8 @@ def test_payload_keys_in_the_originals_spelling(realm):
     realm.ok("workflownew", {"slice": 1, "app": APP, "class": "custonboarding", "name": "onboard", "flowrules": [
         {"rulepattern": [{"attr": "step", "op": "eq", "val": "START"}],
          "ruleactions": {"tasks": ["aof"], "properties": {"nextstep": "aof"}}},
-        {"rulepattern": [{"attr": "step", "op": "eq", "val": "aof"}], "ruleactions": {"properties": {"done": "true"}}}]})
+        {"rulepattern": [{"attr": "step", "op": "eq", "val": "aof"}],
+         "ruleactions": {"properties": {"done": "true"}}}]})
     realm.ok("workflowactivate", {"slice": 1, "app": APP, "class": "custonboarding", "name": "onboard"})
     body = {"Data": {"Slice": 1, "App": APP, "EntityID": "c1", "Workflow": "onboard",
                      "Entity": {"class": "custonboarding", "mode": "demat"}}}

@@ -91,7 +91,8 @@ def test_unknown_call_and_wrong_method(realm):
 
 
 def test_cors_and_preflight(client):
-    resp = client.options("/api/v1/appnew", headers={"Origin": "https://ui.example", "Access-Control-Request-Method": "POST"})
+    resp = client.options("/api/v1/appnew",
+                          headers={"Origin": "https://ui.example", "Access-Control-Request-Method": "POST"})
     assert resp.status_code == 204
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
@@ -159,7 +160,7 @@ def test_every_form_of_a_call_comes_in_the_one_way(app, realm, client, capsys):
              ("DELETE", "/api/v1/appdelete/Two", None, 200, "appdelete"),
              ("GET", "/api/v1/appdelete/shop", None, 405, "appdelete"),
              ("DELETE", "/api/v1/appdelete/nosuch", None, 404, "appdelete")]
-    for method, path, payload, status, call in forms:
+    for method, path, payload, status, _ in forms:
         resp = client.open(path, method=method, headers=headers, json=None if payload is None else {"data": payload})
         assert resp.status_code == status, (path, resp.get_json())
         assert resp.headers["Access-Control-Allow-Origin"] == "*" and resp.headers["Content-Type"] == "application/json"

@@ -49,7 +49,8 @@ class AppCap(Need):
         if app is None:
             return  # the payload is invalid: validation reports it; nothing is done
         if not ident.has(self.cap, app):
-            raise CruxError("unauthorized", self.field, [app], f"this call needs the {self.cap} capability on app {app}")
+            raise CruxError("unauthorized", self.field, [app],
+                            f"this call needs the {self.cap} capability on app {app}")
 
 
 class AppRead(Need):
@@ -69,7 +70,8 @@ class AppRead(Need):
         app = _payload_app(payload, self.field)
         if app is None and payload.get(self.field) is None:
             if not allowed:
-                raise CruxError("unauthorized", "cap", list(self.caps), "this call needs report, schema or ruleset rights")
+                raise CruxError("unauthorized", "cap", list(self.caps),
+                                "this call needs report, schema or ruleset rights")
             return
         if app not in allowed:
             raise CruxError("unauthorized", self.field, [app], f"no right to read app {app}")

@@ -19,11 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from marshmallow import Schema
 
 from crux.api.auth import Need
 from crux.services.principal import Identity
+
+if TYPE_CHECKING:
+    from crux.services.state import Crux
 
 API_PREFIX = "/api/v1"
 # The methods of a call besides POST, as Crux's clients send them: PUT for updates, DELETE for
@@ -51,7 +55,7 @@ class PathForm:
         if len(segments) != len(self.params) or not all(segments):
             return None
         return {name: int(given) if is_int and given.isascii() and given.isdigit() else given
-                for given, (name, is_int) in zip(segments, self.params)}
+                for given, (name, is_int) in zip(segments, self.params, strict=True)}
 
     @property
     def openapi(self) -> str:
@@ -79,7 +83,7 @@ class Call:
 class CallContext:
     """What a call's function receives besides its payload."""
     identity: Identity
-    crux: object                           # crux.services.state.Crux: settings, db, caches, services
+    crux: Crux                             # the process's settings, database, caches and services
 
 
 class CallGroup:

@@ -143,7 +143,8 @@ def _depth(value) -> int:
 
 def _refuse_bad_strings(payload: dict) -> None:
     """400 `invalid` at every string or key of the payload holding a NUL or a lone surrogate."""
-    problems, todo = [], [(payload, ())]
+    problems: list[dict] = []
+    todo: list[tuple[object, tuple]] = [(payload, ())]
     while todo:
         item, where = todo.pop()
         if isinstance(item, dict):

@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError
 
 from crux.api.auth import RealmCap
 from crux.api.calls import DELETE, LIST, UPDATE, CallContext, CallGroup
-from crux.api.fields import Float, Id, Name, NameList, String, Text
+from crux.api.fields import Float, Id, Name, NameList, String, Text, describe
 from crux.store.events import KINDS
 
 calls = CallGroup("events")
@@ -26,7 +26,7 @@ class Seconds(Float):
     def __init__(self, most: float, **kw):
         super().__init__(**kw)
         self.most = most
-        self.metadata.update(minimum=0, maximum=most)
+        describe(self, minimum=0, maximum=most)
 
     def _deserialize(self, value, attr, data, **kw):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:

@@ -19,6 +19,11 @@ UPPER_IDENT = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _ERRCODE_OF_KIND = {"required": "required", "null": "required", "too_large": "too_large"}
 
 
+def describe(field: fields.Field, **meta) -> None:
+    """Add to a field's API-document metadata (what the declaration gave wins)."""
+    field.metadata = {**meta, **field.metadata}
+
+
 class Coded:
     """A field whose marshmallow messages start with the errcode of their kind."""
 
@@ -67,13 +72,14 @@ class Name(String):
         super().__init__(**kw)
         self.fold = fold or keep_case
         self.keep_case = keep_case
-        self.metadata.setdefault("pattern", IDENT_PATTERN)
+        describe(self, pattern=IDENT_PATTERN)
 
     def _deserialize(self, value, attr, data, **kw):
         given = super()._deserialize(value, attr, data, **kw)
         text = given.lower() if self.fold else given
         if not is_ident(text) or len(text) > 64:
-            raise ValidationError("invalid: must be an identifier: a lower-case letter, then letters, digits or _ (at most 64)")
+            raise ValidationError("invalid: must be an identifier: a lower-case letter, then letters, digits or _ "
+                                  "(at most 64)")
         return given if self.keep_case else text
 
 
@@ -121,8 +127,7 @@ class Id(Integer):
     def __init__(self, *, most: int = MAX_ID, **kw):
         super().__init__(strict=True, **kw)
         self.most = most
-        self.metadata.setdefault("minimum", 1)
-        self.metadata.setdefault("maximum", most)
+        describe(self, minimum=1, maximum=most)
 
     def _deserialize(self, value, attr, data, **kw):
         if isinstance(value, bool):
@@ -149,8 +154,7 @@ class Timestamp(Field):
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        self.metadata.setdefault("type", "string")
-        self.metadata.setdefault("format", "date-time")
+        describe(self, type="string", format="date-time")
 
     def _deserialize(self, value, attr, data, **kw):
         try:
@@ -169,7 +173,7 @@ class Text(String):
         super().__init__(**kw)
         self.max_length = max_length
         self.nonempty = nonempty
-        self.metadata.setdefault("maxLength", max_length)
+        describe(self, maxLength=max_length)
 
     def _deserialize(self, value, attr, data, **kw):
         text = super()._deserialize(value, attr, data, **kw)
@@ -190,8 +194,7 @@ class NameList(List):
     def __init__(self, item: fields.Field, *, most: int = MOST_NAMES, nonempty: bool = False, **kw):
         super().__init__(item, **kw)
         self.most, self.nonempty = most, nonempty
-        self.metadata.setdefault("maxItems", most)
-        self.metadata.setdefault("uniqueItems", True)
+        describe(self, maxItems=most, uniqueItems=True)
 
     def _deserialize(self, value, attr, data, **kw):
         if isinstance(value, list):
@@ -208,7 +211,7 @@ class Choice(String):
     def __init__(self, choices, what: str, *, fold: bool = False, **kw):
         super().__init__(**kw)
         self.choices, self.what, self.fold = tuple(choices), what, fold
-        self.metadata["enum"] = list(self.choices)
+        self.metadata = {**self.metadata, "enum": list(self.choices)}
 
     def _deserialize(self, value, attr, data, **kw):
         name = super()._deserialize(value, attr, data, **kw)

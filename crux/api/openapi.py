@@ -26,6 +26,12 @@ ENVELOPE_ERROR = {
 }
 
 
+ERROR_STATUSES = {400: "Invalid request or refused by a business rule", 401: "Missing or invalid credentials",
+                  403: "Capability missing or user deactivated", 404: "Unknown call or a named record not found",
+                  405: "The call does not take this method (see the Allow header)", 413: "Body too large",
+                  500: "Internal error", 503: "Database unavailable (trylater)"}
+
+
 def _catalog_text() -> str:
     rows = ["| errcode | msgid | HTTP | meaning |", "|---|---|---|---|"]
     rows += [f"| `{k.errcode}` | {k.msgid} | {k.status} | {k.meaning} |" for k in CATALOG.values()]
@@ -50,10 +56,7 @@ def build_spec(calls) -> dict:
             "### Error catalog\n" + _catalog_text())})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.schema("ErrorEnvelope", ENVELOPE_ERROR)
-    for code, text in ((400, "Invalid request or refused by a business rule"), (401, "Missing or invalid credentials"),
-                       (403, "Capability missing or user deactivated"), (404, "Unknown call or a named record not found"),
-                       (405, "The call does not take this method (see the Allow header)"), (413, "Body too large"),
-                       (500, "Internal error"), (503, "Database unavailable (trylater)")):
+    for code, text in ERROR_STATUSES.items():
         spec.components.response(f"E{code}", {"description": text, "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}})
     for call in calls:
@@ -72,7 +75,7 @@ def build_spec(calls) -> dict:
             "responses": {"200": {"description": "success", "content": {"application/json": {"schema": {
                 "type": "object", "properties": {"status": {"type": "string", "enum": ["success"]},
                                                  "data": {}, "messages": {"nullable": True}}}}}},
-                          **{str(c): {"$ref": f"#/components/responses/E{c}"} for c in (400, 401, 403, 404, 405, 413, 500, 503)}},
+                          **{str(c): {"$ref": f"#/components/responses/E{c}"} for c in ERROR_STATUSES}},
         }
         spec.path(path=f"{API_PREFIX}/{call.name}", operations=_operations(call, operation, ""))
         for form in call.paths:

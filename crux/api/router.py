@@ -114,7 +114,7 @@ def run_call(call: Call, crux, authorization: str, raw: bytes, path_args: dict |
         return 200, envelope.success_body(call.run(CallContext(identity, crux), data)), who
     except CruxError as err:
         return err.status, envelope.failure_body(err), who
-    except Exception:  # a defect: logged with its traceback, reported as `internal`
+    except Exception:  # noqa: BLE001 - a defect: logged with its traceback, reported as `internal`
         envelope.log_internal()
         return 500, envelope.failure_body(envelope.INTERNAL), who
 

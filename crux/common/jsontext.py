@@ -7,11 +7,11 @@ import json
 import math
 import re
 
+from crux.common.formats import format_timestamp
+
 # What no text Crux keeps may hold: NUL (PostgreSQL's text refuses it) and lone UTF-16
 # surrogates (UTF-8 cannot encode them). JSON carries them only as \u escapes.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-from crux.common.formats import format_timestamp
 
 
 def json_default(value):

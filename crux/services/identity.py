@@ -12,9 +12,9 @@ import datetime as dt
 import threading
 import time
 
+from crux.errors import CruxError
 from crux.services.principal import Grant, Identity
 from crux.services.tokens import TokenVerifier
-from crux.errors import CruxError
 from crux.store import grants as grant_store
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import jwt
 
 from crux.common.config import Settings
-from crux.errors import CruxError
 from crux.common.jsontext import UNSTORABLE
+from crux.errors import CruxError
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class TokenVerifier:
@@ -28,10 +28,9 @@ class TokenVerifier:
         if settings.jwt_jwks_url:
             self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=300)
         # HS256 with the local development secret only when no public-key method is configured.
+        self._secret: str | None = None
         if settings.jwt_secret or not (self._public_key or self._jwks):
             self._secret = settings.dev_jwt_secret()
-        else:
-            self._secret = None
 
     def mint(self, realm: str, user: str, ttl: int = 3600) -> str:
         if not self._secret:
@@ -63,7 +62,7 @@ class TokenVerifier:
                 key = self._public_key
             else:
                 raise CruxError("authn", "authorization", [alg], f"tokens signed with {alg} are not accepted")
-            options = {"require": ["exp"], "verify_aud": bool(self.settings.jwt_audience)}
+            options: jwt.types.Options = {"require": ["exp"], "verify_aud": bool(self.settings.jwt_audience)}
             claims = jwt.decode(token, key, algorithms=[alg], options=options,
                                 audience=self.settings.jwt_audience or None,
                                 issuer=self.settings.jwt_issuer or None,
@@ -76,7 +75,8 @@ class TokenVerifier:
             raise CruxError("authn", "authorization", msg=f"the token is not valid: {exc}") from None
         for name in _TIME_CLAIMS:
             if name in claims and not _is_time(claims[name]):
-                raise CruxError("authn", "authorization", [name], f"the token's {name} claim is not a number of seconds")
+                raise CruxError("authn", "authorization", [name],
+                                f"the token's {name} claim is not a number of seconds")
         user_claim = "preferred_username" if claims.get("preferred_username") else "sub"
         user = claims.get(user_claim)
         realm_claim, realm = "realm", claims.get("realm")
