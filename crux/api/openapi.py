@@ -40,9 +40,14 @@ def _catalog_text() -> str:
 
 def _operations(call, operation: dict, suffix: str) -> dict:
     """One operation per method the call takes; its ids: `<call><suffix>` for POST, else
-    `<call><suffix>_<method>`."""
-    return {m.lower(): dict(operation, operationId=call.name + suffix + ("" if m == "POST" else "_" + m.lower()))
-            for m in call.methods}
+    `<call><suffix>_<method>`. A GET is sent without a body."""
+    out = {}
+    for method in call.methods:
+        op = dict(operation, operationId=call.name + suffix + ("" if method == "POST" else "_" + method.lower()))
+        if method == "GET":
+            del op["requestBody"]
+        out[method.lower()] = op
+    return out
 
 
 def build_spec(calls) -> dict:
