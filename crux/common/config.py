@@ -22,7 +22,16 @@ def _env(name: str, default=None):
     return default if value is None or value == "" else value
 
 
-_CONVERT = {"int": int, "float": float, "str": str}
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("on", "true", "yes", "1"):
+        return True
+    if value in ("off", "false", "no", "0"):
+        return False
+    raise ValueError(f"not on/off: {raw!r}")
+
+
+_CONVERT = {"int": int, "float": float, "str": str, "bool": _flag}
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,12 @@ class Settings:
     pool_min: int = 1
     pool_max: int = 10
     pool_timeout: float = 5.0
+    # the cache listener's own connection: LISTEN needs a session, so behind a transaction pooler
+    # (PgBouncer) this points straight at PostgreSQL; empty: database_url
+    listen_database_url: str = ""
+    # server-side prepared statements for queries a connection repeats; off behind a pooler that
+    # cannot carry them (PgBouncer in transaction mode before 1.21)
+    db_prepare: bool = True
     schema_dir: str = str(package_folder("crux.schema_sql"))
     # tokens
     jwt_secret: str = ""

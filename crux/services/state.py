@@ -19,7 +19,7 @@ class Crux:
     def __init__(self, settings: Settings, database_url: str | None = None):
         self.settings = settings
         self.db = Database(settings, database_url)
-        self.listener = Listener(self.db.url)
+        self.listener = Listener(settings.listen_database_url or self.db.url)
         self.db.deliver_notice = self.listener.dispatch
         self.tokens = TokenVerifier(settings)
         self.identities = IdentityService(self.db, self.listener, self.tokens, settings.identity_ttl)

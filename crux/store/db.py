@@ -19,17 +19,27 @@ from crux.errors import CruxError
 from crux.store.embedded import resolve_url
 
 _logger = logging.getLogger("crux.db")
+# The errors that mean "no usable primary behind this connection": the server or the way to it
+# is gone (OperationalError), or it is read-only now (a demoted primary, a standby).
+_SERVER_LOST = (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
 
 
 class Database:
     def __init__(self, settings: Settings, url: str | None = None):
         self.settings = settings
         self.url = url or resolve_url(settings)
+        # prepare_threshold: a query a connection runs twice becomes a server-side prepared
+        # statement, unless CRUX_DB_PREPARE=off (behind PgBouncer 1.18 in transaction mode the
+        # next transaction may run on another server connection, which never saw it).
+        # reconnect_timeout: a failed connection attempt is retried (after 1 s, 2 s, ...) for as
+        # long as a call waits for a connection, so after a failover or a restart the waiting
+        # calls get the new server's first connection instead of 503 at the end of their wait.
         self.pool = ConnectionPool(
             self.url, min_size=settings.pool_min, max_size=settings.pool_max,
             timeout=settings.pool_timeout, open=False, name="crux",
-            kwargs={"autocommit": True, "row_factory": dict_row, "prepare_threshold": 2},
-            reconnect_timeout=0)
+            kwargs={"autocommit": True, "row_factory": dict_row,
+                    "prepare_threshold": 2 if settings.db_prepare else None},
+            reconnect_timeout=settings.pool_timeout)
 
         # called with each cache notice of a committed transaction (the process's own listener)
         self.deliver_notice = lambda notice: None
@@ -46,8 +56,18 @@ class Database:
         """A pooled connection; database failures become 503 `trylater`."""
         try:
             with self.pool.connection() as conn:
-                yield conn
-        except (psycopg.OperationalError, PoolTimeout) as exc:
+                try:
+                    yield conn
+                except _SERVER_LOST:
+                    # Never hand this connection out again, even when libpq still thinks it is
+                    # fine: behind PgBouncer it is a socket to the pooler, which stays up when
+                    # the server behind it dies, and after a failover it may lead to a server
+                    # that is no longer the primary. A new connection goes through the
+                    # multi-host URL again and finds the primary. (A deadlock or a cancelled
+                    # statement is an OperationalError too; a new connection costs little.)
+                    conn.close()
+                    raise
+        except (*_SERVER_LOST, PoolTimeout) as exc:
             # Broken connections are discarded by the pool when returned; make it look at the
             # idle ones too so the service recovers as soon as the database is back.
             _logger.warning("database unavailable: %s", exc.__class__.__name__)
