@@ -89,12 +89,11 @@ class Rig:
 
     def new_realm(self, prefix: str = "d") -> "RigRealm":
         """A realm of its own (created straight in the database, as `crux realm add` does)."""
-        from crux.store import realms
+        from crux.services.admin import create_realm
         from crux.store.db import opened
         name = f"{prefix}{uuid.uuid4().hex[:10]}"
-        with opened(Settings(pool_min=1, pool_max=1), self.status["direct_url"]) as db, \
-                db.transaction("admin", name) as tx:
-            realms.create_realm(tx, name, "deployment test realm", "admin")
+        with opened(Settings(pool_min=1, pool_max=1), self.status["direct_url"]) as db:
+            create_realm(db, name, "deployment test realm", "admin")
         return RigRealm(self, name)
 
     def token(self, realm: str, user: str = "admin") -> str:
