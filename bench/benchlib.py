@@ -164,14 +164,15 @@ class Server:
 # ---- HTTP --------------------------------------------------------------------------------------
 
 class Client:
-    """A minimal HTTP/1.1 keep-alive client for JSON calls to 127.0.0.1: a load generator built
-    on it costs little CPU. Answers must carry a Content-Length (Flask's and Crux's do)."""
+    """A minimal HTTP/1.1 keep-alive client for JSON calls to `host` (127.0.0.1 by default): a
+    load generator built on it costs little CPU. Answers must carry a Content-Length (Flask's,
+    Crux's and nginx's do)."""
 
-    def __init__(self, port: int, token: str | None = None, timeout: float | None = None):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port: int, token: str | None = None, timeout: float | None = None, host: str = "127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         auth = f"Authorization: Bearer {token}\r\n" if token else ""
-        self.head = f"Host: 127.0.0.1\r\nContent-Type: application/json\r\n{auth}".encode()
+        self.head = f"Host: {host}\r\nContent-Type: application/json\r\n{auth}".encode()
         self.buf = b""
 
     def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
