@@ -6,6 +6,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from tests.rules_data import ORDER, key, order_rules, rule
 from tests.wf_support import APP, WIDE, entity, ids_of, setup_flows
 
@@ -21,6 +23,14 @@ def race(realm, calls):
 
     with ThreadPoolExecutor(len(calls)) as pool:
         return list(pool.map(one, calls))
+
+
+@pytest.fixture
+def flows(rig):
+    """A realm with tests.wf_support's workflows, and a client of each web host."""
+    realm = rig.new_realm()
+    setup_flows(realm)
+    return realm, [rig.host(h) for h in rig.web_hosts]
 
 
 def test_a_ruleset_changed_through_one_host_is_evaluated_on_the_others_within_a_second(rig):
@@ -56,10 +66,8 @@ def test_a_ruleset_changed_through_one_host_is_evaluated_on_the_others_within_a_
     assert all(discounts(h) == {"30"} for h in hosts)
 
 
-def test_fifty_identical_starts_spread_over_the_hosts_exactly_one_wins(rig):
-    realm = rig.new_realm()
-    setup_flows(realm)
-    hosts = [rig.host(h) for h in rig.web_hosts]
+def test_fifty_identical_starts_spread_over_the_hosts_exactly_one_wins(rig, flows):
+    realm, hosts = flows
     for attempt in range(2):
         entityid = f"race-{attempt}"
         payload = {"slice": 1, "app": APP, "workflow": "wide", "entityid": entityid, "entity": entity()}
@@ -71,10 +79,8 @@ def test_fifty_identical_starts_spread_over_the_hosts_exactly_one_wins(rig):
         assert sorted(r[0] for r in stored) == sorted(ids_of(wins[0]["data"]).values())
 
 
-def test_siblings_reported_on_different_hosts_exactly_one_joins(rig):
-    realm = rig.new_realm()
-    setup_flows(realm)
-    hosts = [rig.host(h) for h in rig.web_hosts]
+def test_siblings_reported_on_different_hosts_exactly_one_joins(rig, flows):
+    realm, hosts = flows
     for attempt in range(3):
         entityid = f"join-{attempt}"
         ids = ids_of(realm.ok("wfinstancenew", {"slice": 1, "app": APP, "workflow": "wide",
