@@ -96,8 +96,8 @@ def part_cpu(processes: dict[str, list]) -> dict[str, float]:
 def set_up(st: dict, workloads: dict) -> str:
     """A realm with the discount rules (app shop) and the workflow-10 workflow (app flows),
     defined through nginx; returns a token of its admin."""
-    from crux import log
-    from crux.config import Settings
+    from crux.common import log
+    from crux.common.config import Settings
     from crux.services.admin import create_realm
     from crux.services.tokens import TokenVerifier
     from crux.store.db import opened

@@ -8,9 +8,9 @@ from dataclasses import replace
 import psycopg
 import pytest
 
-from crux.config import Settings
+from crux.common.config import Settings
 from crux.errors import CruxError
-from crux.state import Crux
+from crux.services.state import Crux
 from crux.store.db import Database
 
 

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crux.config import Settings
+from crux.common.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 RIG = ROOT / "deploy" / "rig"
