@@ -120,7 +120,8 @@ def set_up(st: dict, workloads: dict) -> str:
         schema = workload["schema"]
         key = {"slice": 1, "app": app, "class": schema["class"]}
         ok("appnew", {"name": app, "descr": name})
-        ok(f"{kind}schemanew", {**key, "patternschema": schema["patternschema"], "actionschema": schema["actionschema"]})
+        ok(f"{kind}schemanew", {**key, "patternschema": schema["patternschema"],
+                                "actionschema": schema["actionschema"]})
         pending = {rs["name"]: rs for rs in workload["rulesets"]}
         while pending:  # callees first: a ruleset's calls must exist when it is created
             for rs in [rs for rs in pending.values() if not {
@@ -133,7 +134,7 @@ def set_up(st: dict, workloads: dict) -> str:
                 del pending[rs["name"]]
         ok("brerulesetactivate" if kind == "bre" else "workflowactivate", {**key, "name": workload["entry"]})
     rules = workloads["discount"]
-    for entity, expected in list(zip(rules["entities"], rules["expected"]))[:50]:
+    for entity, expected in list(zip(rules["entities"], rules["expected"], strict=True))[:50]:
         got = ok("breapplyrules", {"slice": 1, "app": RULES_APP, "ruleset": rules["entry"], "entity": entity})
         if got != expected:
             raise SystemExit(f"wrong answer through the layout for {entity}: {got} (expected {expected})")
@@ -223,7 +224,8 @@ def measure(rig_id: int, st: dict, host: str, port: int, token: str, call: str, 
     calls = sum(r["calls"] for r in results)
     errors = sum(r["errors"] for r in results)
     if errors:
-        raise SystemExit(f"{call}: {errors} calls failed, the first: {next(r['first_error'] for r in results if r['errors'])}")
+        first = next(r["first_error"] for r in results if r["errors"])
+        raise SystemExit(f"{call}: {errors} calls failed, the first: {first}")
     latencies = sorted(x for r in results for x in r["latencies"])
     cpu_ms = {part: 1000 * (cpu_after[part] - cpu_before[part]) / max(calls, 1) for part in cpu_before}
     # the generator's CPU is counted over its whole run: scale it to the measured share
@@ -310,8 +312,8 @@ def overheads(table: dict) -> dict:
     for call in ("breapplyrules", "markdone"):
         direct_web = table[("pgbouncer", "web1 direct", call)]
         one = table[("pgbouncer", "nginx, 1 host", call)]
-        nginx_ms = statistics.median(table[(m, p, call)]["cpu_ms"]["nginx"]
-                                     for m in ("pgbouncer", "direct") for p in ("nginx, 1 host", "nginx, 2 hosts", "nginx, 3 hosts"))
+        nginx_ms = statistics.median(table[(m, p, call)]["cpu_ms"]["nginx"] for m in ("pgbouncer", "direct")
+                                     for p in ("nginx, 1 host", "nginx, 2 hosts", "nginx, 3 hosts"))
         bouncer_ms = statistics.median(table[("pgbouncer", p, call)]["cpu_ms"]["pgbouncer"]
                                        for p in ("web1 direct", "nginx, 1 host", "nginx, 2 hosts", "nginx, 3 hosts"))
         total = lambda r: sum(r["cpu_ms"][p] for p in PARTS if p != "generator")  # noqa: E731
@@ -320,7 +322,8 @@ def overheads(table: dict) -> dict:
             "nginx_cpu_ms": nginx_ms, "pgbouncer_cpu_ms": bouncer_ms,
             "nginx_throughput_ratio": one["calls_per_s"] / direct_web["calls_per_s"],
             "pgbouncer_throughput_ratio": one["calls_per_s"] / via_direct["calls_per_s"],
-            "database_cpu_ms_pgbouncer": one["cpu_ms"]["primary"], "database_cpu_ms_direct": via_direct["cpu_ms"]["primary"],
+            "database_cpu_ms_pgbouncer": one["cpu_ms"]["primary"],
+            "database_cpu_ms_direct": via_direct["cpu_ms"]["primary"],
             "layout_cpu_ms_pgbouncer": total(one), "layout_cpu_ms_direct": total(via_direct),
             "hosts_3_over_1": table[("pgbouncer", "nginx, 3 hosts", call)]["calls_per_s"] / one["calls_per_s"],
         }
@@ -328,8 +331,9 @@ def overheads(table: dict) -> dict:
         lines += [
             f"  {call}: nginx {f['nginx_cpu_ms']:.3f} ms CPU per call; throughput through nginx / straight to "
             f"web1: {f['nginx_throughput_ratio']:.2f}x",
-            f"  {call}: PgBouncer {f['pgbouncer_cpu_ms']:.3f} ms CPU per call; PostgreSQL {f['database_cpu_ms_pgbouncer']:.3f} "
-            f"ms behind PgBouncer (prepared statements off) vs {f['database_cpu_ms_direct']:.3f} ms direct; "
+            f"  {call}: PgBouncer {f['pgbouncer_cpu_ms']:.3f} ms CPU per call; "
+            f"PostgreSQL {f['database_cpu_ms_pgbouncer']:.3f} ms behind PgBouncer (prepared statements off) "
+            f"vs {f['database_cpu_ms_direct']:.3f} ms direct; "
             f"throughput PgBouncer / direct: {f['pgbouncer_throughput_ratio']:.2f}x",
             f"  {call}: whole layout {f['layout_cpu_ms_pgbouncer']:.3f} ms CPU per call with PgBouncer, "
             f"{f['layout_cpu_ms_direct']:.3f} ms direct; 3 web hosts / 1: {f['hosts_3_over_1']:.2f}x "

@@ -54,7 +54,8 @@ def test_a_connection_that_found_its_server_read_only_is_dropped(settings, datab
         assert first.closed
         with db.connection() as conn:
             assert conn is not first
-            assert conn.execute("SHOW default_transaction_read_only").fetchone()["default_transaction_read_only"] == "off"
+            row = conn.execute("SHOW default_transaction_read_only").fetchone()
+            assert row["default_transaction_read_only"] == "off"
     finally:
         db.close()
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 
 def package_folder(package: str) -> Path:
@@ -31,7 +33,7 @@ def _flag(raw: str) -> bool:
     raise ValueError(f"not on/off: {raw!r}")
 
 
-_CONVERT = {"int": int, "float": float, "str": str, "bool": _flag}
+_CONVERT: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "str": str, "bool": _flag}
 
 
 @dataclass(frozen=True)

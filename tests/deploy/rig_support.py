@@ -69,13 +69,13 @@ class Rig:
     def web_hosts(self) -> list[str]:
         return [h for h in self.status["hosts"] if h.startswith("web")]
 
-    def nginx(self) -> "Http":
+    def nginx(self) -> Http:
         return self.client("127.0.0.1", self.nginx_port)
 
-    def host(self, name: str) -> "Http":
+    def host(self, name: str) -> Http:
         return self.client(*self.web(name))
 
-    def client(self, host: str, port: int) -> "Http":
+    def client(self, host: str, port: int) -> Http:
         """An HTTP client, closed at the end of the test (the `_close_clients` fixture)."""
         http = Http(host, port)
         self.clients.append(http)
@@ -87,7 +87,7 @@ class Rig:
 
     # ---- data ----
 
-    def new_realm(self, prefix: str = "d") -> "RigRealm":
+    def new_realm(self, prefix: str = "d") -> RigRealm:
         """A realm of its own (created straight in the database, as `crux realm add` does)."""
         from crux.services.admin import create_realm
         from crux.store.db import opened
@@ -112,7 +112,7 @@ class Rig:
         with psycopg.connect(self.status["pgbouncer_admin"][host], autocommit=True) as conn:
             cur = conn.execute(command, prepare=False)
             names = [c.name for c in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 class Http:

@@ -74,14 +74,16 @@ def test_the_errors_nginx_answers_are_envelopes(rig):
 
     status, headers, body = raw_exchange(port, b"GET /api/v1/" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
     assert_envelope(status, headers, body, 414, "invalid_request")
-    status, headers, body = raw_exchange(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n")
+    big_header = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"
+    status, headers, body = raw_exchange(port, big_header)
     assert_envelope(status, headers, body, 431, "invalid_request")
     status, headers, body = raw_exchange(port, b"NOT HTTP AT ALL\r\n\r\n")
     assert_envelope(status, headers, body, 400, "invalid_request")
     status, headers, body = raw_exchange(port, b"GET /_crux_nginx/502 HTTP/1.1\r\nHost: x\r\n\r\n")
     assert_envelope(status, headers, body, 404, "not_found")
     # Crux's own errors pass through untouched
-    status, headers, body = raw_exchange(port, b"POST /api/v1/applist HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+    no_token = b"POST /api/v1/applist HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+    status, headers, body = raw_exchange(port, no_token)
     assert status == 401 and body["messages"][0]["errcode"] == "authn"
 
 
