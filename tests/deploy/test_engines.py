@@ -1,7 +1,7 @@
 """Two engine hosts (SPEC §8.5): when one engine's process is killed, the other carries on with
 the expiries (§8.3) and the webhook deliveries (§9.3).
 
-Waits for `crux engine`: until deploy/rig's ENGINE_COMMAND names it, the engine hosts run nothing
+Waits for `crux engine`: until deploy/rig says `ENGINES = True`, the engine hosts run nothing
 and this test is skipped with that reason.
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ def wait_until(check, timeout: float):
 
 def test_killing_one_engine_leaves_expiries_and_deliveries_to_the_other(rig):
     if not rig.status["engine_command"]:
-        pytest.skip("waiting for `crux engine` (SPEC §8.5): deploy/rig's ENGINE_COMMAND is not set yet")
+        pytest.skip("waiting for `crux engine` (SPEC §8.5): deploy/rig's ENGINES is False")
     realm = rig.new_realm()
     setup_flows(realm)
     # seq's step a may stay open 1 s, once; an expired a fails the step: seq then hands out fix
