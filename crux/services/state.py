@@ -21,6 +21,9 @@ class Crux:
         self.db = Database(settings, database_url)
         self.listener = Listener(settings.listen_database_url or self.db.url)
         self.db.deliver_notice = self.listener.dispatch
+        # the listener is the first to notice a lost or new primary: the pool then drops its
+        # idle connections to the old one before calls pick them up
+        self.listener.on_reset(self.db.recheck)
         self.tokens = TokenVerifier(settings)
         self.identities = IdentityService(self.db, self.listener, self.tokens, settings.identity_ttl)
         self.rules = RulesetCache(self.db, self.listener)

@@ -71,8 +71,15 @@ class Database:
             # Broken connections are discarded by the pool when returned; make it look at the
             # idle ones too so the service recovers as soon as the database is back.
             _logger.warning("database unavailable: %s", exc.__class__.__name__)
-            threading.Thread(target=self._check_pool, daemon=True).start()
+            self.recheck()
             raise CruxError("trylater", msg="the database is unavailable, try again later") from exc
+
+    def recheck(self) -> None:
+        """Test the idle pooled connections, in the background, and drop the broken ones: after a
+        call found the database unavailable, and whenever the cache listener loses or regains its
+        server (after a failover every idle connection still leads to the old primary, and each
+        would fail one call)."""
+        threading.Thread(target=self._check_pool, daemon=True).start()
 
     def _check_pool(self) -> None:
         with contextlib.suppress(Exception):

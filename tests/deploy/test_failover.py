@@ -78,10 +78,20 @@ def workflow_invariants(rig, realm: str) -> None:
     assert doubles == [], doubles
 
 
+def answers_of(http, realm, tries: int = 20) -> list[int]:
+    """Statuses of `tries` calls on fresh connections (so that every worker of the host answers some)."""
+    return [http.call("wfinstancelist", {"entityid": "none"}, realm.token, fresh=True)[0] for _ in range(tries)]
+
+
 def test_failover_under_load_loses_no_acknowledged_write(rig):
     realm = rig.new_realm()
     setup_flows(realm)
     old_primary = rig.status["primary"]
+    # the load goes to web1 and web2; web3 serves a few calls first and then idles through the
+    # switch, its pools holding connections that lead to the old primary
+    rig.cmd("web", "--count", "2")
+    idle = rig.host("web3")
+    assert answers_of(idle, realm) == [200] * 20
     load = Load(rig, realm)
     try:
         time.sleep(2)
@@ -127,7 +137,12 @@ def test_failover_under_load_loses_no_acknowledged_write(rig):
             assert history[(row_id, "b")] == "done" and row_id not in open_rows, row_id
     workflow_invariants(rig, realm.name)
 
+    # the idle host's listeners noticed the switch and its pools dropped their connections to the
+    # old primary: its first calls after the switch succeed
+    assert answers_of(idle, realm) == [200] * 20
+
     # the lost host comes back as the new primary's synchronous standby
+    rig.cmd("web", "--count", "3")
     rig.cmd("up")
     rig.refresh()
     assert rig.status["up"], (rig.status["hosts"], rig.status["replication"], rig.status["nginx"])
