@@ -70,7 +70,6 @@ def load_rules(url: str, secret: str, workload: dict) -> str:
     from crux.services.principal import Grant, Identity
     from crux.services.rules import BRE, RuleService
     from crux.services.tokens import TokenVerifier
-    from crux.store import realms
     from crux.store.db import Database
     from crux.store.migrate import upgrade
 
@@ -81,8 +80,7 @@ def load_rules(url: str, secret: str, workload: dict) -> str:
     db = Database(settings, url)
     db.pool.open(wait=True)
     try:
-        with db.transaction("admin", realm) as tx:
-            realms.create_realm(tx, realm, "HTTP benchmark", "admin")
+        admin.create_realm(db, realm, "HTTP benchmark", "admin")
         ident = Identity(realm, "admin", (Grant(None, "root", None, None),))
         admin.app_new(db, ident, {"name": APP, "descr": "discount workload"})
         rules = RuleService(db)

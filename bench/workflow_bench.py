@@ -238,15 +238,14 @@ def prepare_database(url: str, settings) -> None:
     """Migrations, the realm with its app, and the reference table."""
     import psycopg
 
-    from crux.store import realms
+    from crux.services.admin import create_realm
     from crux.store.db import Database
     from crux.store.migrate import upgrade
     upgrade(url, settings.schema_dir)
     db = Database(settings, url)
     db.pool.open(wait=True)
     try:
-        with db.transaction(ADMIN, REALM) as tx:
-            realms.create_realm(tx, REALM, "benchmark realm", ADMIN)
+        create_realm(db, REALM, "benchmark realm", ADMIN)
     finally:
         db.close()
     with psycopg.connect(url, autocommit=True) as conn:
