@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     from crux.common import log
     from crux.api import all_calls, envelope, service
     from crux.api.router import CallRouter
+    from crux.console import bp as console
     from crux.services.state import Crux
     from crux.store import migrate as migrations
 
@@ -36,5 +37,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     envelope.init_app(app)
     app.register_blueprint(service.bp)
+    app.register_blueprint(console)
     app.wsgi_app = CallRouter(crux, all_calls(), app.wsgi_app, settings.max_body)
     return app

@@ -1,0 +1,59 @@
+"""The console (SPEC §10): a web client of the public API, served at /console from the files in
+static/ (plain JavaScript modules, no build step, nothing fetched from elsewhere).
+
+The console has no endpoint of its own: every page is the same shell (static/index.html), and the
+page's script does all its work through `POST /api/v1/<call>` with the signed-in user's bearer
+token. This blueprint only serves files, each with a Content-Security-Policy that lets the page
+load scripts, styles and data from this service's own origin and nothing else (no inline script or
+style, no frames, no plug-ins), so a value from the database can never run as code.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, redirect, send_from_directory
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+CSP = "; ".join((
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+bp = Blueprint("console", __name__, url_prefix="/console", static_folder=str(STATIC),
+               static_url_path="/static")
+
+
+@bp.get("")
+def root():
+    return redirect("/console/", code=308)
+
+
+@bp.get("/")
+@bp.get("/<path:page>")
+def shell(page: str = ""):
+    """Every page of the console is the one shell; the script draws the page the path names."""
+    response = send_from_directory(STATIC, "index.html", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.after_request
+def secure(response):
+    response.headers.update(HEADERS)
+    return response

@@ -1,0 +1,87 @@
+// The one way the console talks to Crux: POST /api/v1/<call> with {"data": ...} and the signed-in
+// user's bearer token. There is no other endpoint: what a page shows, the public API answered.
+
+import {token} from "./session.js";
+
+export const API = "/api/v1";
+
+/** Thrown when the service answers 401: the page stops and the console shows the sign-in page. */
+export class SessionEnded extends Error {
+  constructor(messages) {
+    super("session ended");
+    this.messages = messages || [];
+  }
+}
+
+/** A call that failed; `messages` are the envelope's (each with errcode, field, msg). */
+export class ApiError extends Error {
+  constructor(call, status, messages) {
+    super(`${call}: ${(messages || []).map((m) => m.msg || m.errcode).join("; ")}`);
+    this.call = call;
+    this.status = status;
+    this.messages = messages || [];
+  }
+}
+
+let expired = () => {};
+
+/** Who to tell when the service answers 401 (main.js shows the sign-in page). */
+export function onExpired(handler) {
+  expired = handler;
+}
+
+/** Make a call -> {ok, status, data, messages}. A 401 ends the session (SessionEnded). */
+export async function call(name, data = {}, tok = token()) {
+  let resp;
+  try {
+    resp = await fetch(`${API}/${name}`, {
+      method: "POST",
+      headers: {"Content-Type": "application/json", ...(tok ? {Authorization: `Bearer ${tok}`} : {})},
+      body: JSON.stringify({data}),
+      credentials: "omit",
+      cache: "no-store",
+    });
+  } catch (err) {
+    return {ok: false, status: 0, data: null,
+            messages: [{errcode: "network", field: null, msg: "The service did not answer; is it running?"}]};
+  }
+  let body = null;
+  try {
+    body = await resp.json();
+  } catch (err) {
+    body = null;
+  }
+  const messages = body && Array.isArray(body.messages) ? body.messages
+    : [{errcode: "http", field: null, msg: `HTTP ${resp.status}`}];
+  if (resp.status === 401) {
+    expired(messages);
+    throw new SessionEnded(messages);
+  }
+  const ok = resp.ok && body && body.status === "success";
+  return {ok, status: resp.status, data: ok ? body.data : null, messages: ok ? [] : messages};
+}
+
+/** Make a call that must succeed: its data, or an ApiError with the service's messages. */
+export async function must(name, data = {}) {
+  const r = await call(name, data);
+  if (!r.ok) throw new ApiError(name, r.status, r.messages);
+  return r.data;
+}
+
+/** The same call as a shell command (the token stays in $TOKEN). */
+export function curl(name, data) {
+  const body = JSON.stringify({data}).replace(/'/g, "'\\''");
+  return `curl -s -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\\n     -d '${body}' \\\n     ${location.origin}${API}/${name}`;
+}
+
+/** The calls this service offers (from its OpenAPI document), for pages that need newer calls. */
+let offered = null;
+export async function offers(name) {
+  if (!offered) {
+    offered = fetch(`${API}/openapi.json`, {credentials: "omit"})
+      .then((r) => r.json())
+      .then((doc) => new Set(Object.keys(doc.paths || {}).map((p) => p.replace(`${API}/`, "").toLowerCase())))
+      .catch(() => new Set());
+  }
+  return (await offered).has(name.toLowerCase());
+}

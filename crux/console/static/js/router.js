@@ -1,0 +1,29 @@
+// Moving between pages without reloading: pages call go(url); main.js draws the page.
+
+let renderer = () => {};
+
+export function setRenderer(fn) {
+  renderer = fn;
+}
+
+export function go(url, {replace = false} = {}) {
+  if (replace) history.replaceState(null, "", url);
+  else history.pushState(null, "", url);
+  renderer(true);
+}
+
+/** Redraw the current page (after a change the page shows). */
+export function reload() {
+  renderer(false);
+}
+
+/** The current query with some keys changed ("" or null removes a key). */
+export function withQuery(changes, path = location.pathname) {
+  const q = new URLSearchParams(location.search);
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null || v === undefined || v === "") q.delete(k);
+    else q.set(k, v);
+  }
+  const text = q.toString();
+  return text ? `${path}?${text}` : path;
+}
