@@ -126,6 +126,7 @@ def demo(port: int | None, workers: int | None, no_serve: bool) -> None:
     click.echo(f"  export TOKEN={tok}")
     click.echo(f"  curl -s -H \"Authorization: Bearer $TOKEN\" -d '{{}}' http://localhost:{port}/api/v1/realmslicelist\n")
     click.echo(f"API documentation: http://localhost:{port}/api/v1/docs\n")
+    click.echo(f"Console (signs you in): http://localhost:{port}/console/#token={tok}\n")
     sys.stdout.flush()
     if not no_serve:
         run(config, url, port, workers or config.workers)

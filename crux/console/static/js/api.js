@@ -30,20 +30,30 @@ export function onExpired(handler) {
   expired = handler;
 }
 
+// calls that only read: asked again when the network drops an answer (a write is never repeated)
+const READS = /(list|get|apps|history|try|applyrules)$/;
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Make a call -> {ok, status, data, messages}. A 401 ends the session (SessionEnded). */
 export async function call(name, data = {}, tok = token()) {
   let resp;
-  try {
-    resp = await fetch(`${API}/${name}`, {
-      method: "POST",
-      headers: {"Content-Type": "application/json", ...(tok ? {Authorization: `Bearer ${tok}`} : {})},
-      body: JSON.stringify({data}),
-      credentials: "omit",
-      cache: "no-store",
-    });
-  } catch (err) {
-    return {ok: false, status: 0, data: null,
-            messages: [{errcode: "network", field: null, msg: "The service did not answer; is it running?"}]};
+  for (let attempt = 1; !resp; attempt++) {
+    try {
+      resp = await fetch(`${API}/${name}`, {
+        method: "POST",
+        headers: {"Content-Type": "application/json", ...(tok ? {Authorization: `Bearer ${tok}`} : {})},
+        body: JSON.stringify({data}),
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch (err) {
+      if (attempt < 3 && READS.test(name)) {
+        await pause(150 * attempt);
+        continue;
+      }
+      return {ok: false, status: 0, data: null,
+              messages: [{errcode: "network", field: null, msg: "The service did not answer; is it running?"}]};
+    }
   }
   let body = null;
   try {

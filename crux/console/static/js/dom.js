@@ -235,9 +235,10 @@ export function showProblems(root, messages, fallback) {
       mark.id = `problem-${++problemCount}`;
       const described = el.getAttribute("aria-describedby");
       el.setAttribute("aria-describedby", described ? `${described} ${mark.id}` : mark.id);
-      let anchor = el.closest(".term, .item, .field, td, .cell") || el;
+      let anchor = el.closest(".term, .item, .field, td, [role=cell]") || el;
       if (anchor.tagName === "TR") anchor = anchor.cells[anchor.cells.length - 1];
-      if (anchor.tagName === "TABLE" || anchor.tagName === "SELECT" || anchor.tagName === "INPUT") anchor.after(mark);
+      else if (anchor.getAttribute("role") === "row") anchor = anchor.lastElementChild;
+      if (anchor.tagName === "TABLE" || anchor.getAttribute("role") === "table" || anchor.tagName === "SELECT" || anchor.tagName === "INPUT") anchor.after(mark);
       else anchor.appendChild(mark);
     } else {
       (fallback || root).appendChild(mark);

@@ -5,6 +5,8 @@
 
 import {s} from "./dom.js";
 
+const classes = (...names) => names.filter(Boolean).join(" ").split(/\s+/).filter(Boolean).join(" ");
+
 const GAP_X = 26;
 const GAP_Y = 34;
 const MARGIN = 16;
@@ -260,20 +262,20 @@ export function draw(g, {nodeLink = () => null, nodeTitle = () => null, label = 
   const edgeLayer = s("g", {class: "edges"});
   for (const e of g.edges) {
     const d = e.loop ? loopPath(e.node) : pathOf(e.points);
-    const grp = s("g", {class: `edge ${e.cls || ""}`, "data-edge": e.id},
+    const grp = s("g", {class: classes("edge", e.cls), "data-edge": e.id},
                   s("path", {d, "marker-end": `url(#arrow-${e.cls && e.cls.includes("failed") ? "failed" : "plain"})`}),
                   e.title ? s("title", {text: e.title}) : null);
     if (e.loop && e.label) {
       const n = e.node;
       const tw = Math.ceil(textWidth(e.label, "11.5px monospace")) + 10;
-      grp.appendChild(s("g", {class: `label ${e.cls || ""}`},
+      grp.appendChild(s("g", {class: classes("label", e.cls), "data-label": e.id},
         s("rect", {x: n.x + n.w / 2 + 36, y: n.y - 10, width: tw, height: 20, rx: 4}),
         s("text", {x: n.x + n.w / 2 + 36 + tw / 2, y: n.y, text: e.label})));
     }
     edgeLayer.appendChild(grp);
   }
   for (const l of g.labels) {
-    edgeLayer.appendChild(s("g", {class: `label ${l.cls || ""}`, "data-label": l.edge},
+    edgeLayer.appendChild(s("g", {class: classes("label", l.cls), "data-label": l.edge},
       s("rect", {x: l.x - l.w / 2, y: l.y - l.h / 2, width: l.w, height: l.h, rx: 4}),
       s("text", {x: l.x, y: l.y, text: l.label})));
   }
@@ -283,7 +285,7 @@ export function draw(g, {nodeLink = () => null, nodeTitle = () => null, label = 
     const shape = n.kind === "start" || n.kind === "done"
       ? s("ellipse", {cx: n.x, cy: n.y, rx: n.w / 2, ry: n.h / 2})
       : s("rect", {x: n.x - n.w / 2, y: n.y - n.h / 2, width: n.w, height: n.h, rx: n.kind === "bar" ? 2 : 6});
-    const grp = s("g", {class: `node ${n.kind} ${n.cls || ""}`, "data-node": n.id}, shape,
+    const grp = s("g", {class: classes("node", n.kind, n.cls), "data-node": n.id}, shape,
                   n.kind === "sub" ? s("rect", {class: "inner", x: n.x - n.w / 2 + 3, y: n.y - n.h / 2 + 3, width: n.w - 6, height: n.h - 6, rx: 4}) : null,
                   n.kind === "bar" ? null : s("text", {x: n.x, y: n.y, text: n.label}),
                   nodeTitle(n) ? s("title", {text: nodeTitle(n)}) : null);

@@ -118,6 +118,7 @@ let renderCount = 0;
 
 async function render(moved = false) {
   const here = ++renderCount;
+  delete document.body.dataset.ready;
   if (!token()) {
     drawSignIn();
     return;
@@ -132,9 +133,10 @@ async function render(moved = false) {
     return;
   }
   try {
-    const mod = await import(`./pages/${route.page}.js`);
+    const [mod] = await Promise.all([import(`./pages/${route.page}.js`), loadCaps()]);
     if (here !== renderCount) return;
     await mod.default(view, {params: route.params, query: new URLSearchParams(location.search), kind: route.kind});
+    if (here === renderCount) document.body.dataset.ready = route.page;  // the page is drawn (tests wait for it)
     if (moved && here === renderCount) {
       const h1 = view.querySelector("h1");
       if (h1) h1.focus({preventScroll: true});
@@ -150,12 +152,8 @@ async function render(moved = false) {
 }
 
 async function start() {
-  try {
-    await loadCaps();
-  } catch (err) {
-    if (err instanceof SessionEnded) return;
-    throw err;
-  }
+  // the capabilities are asked while the page's module loads; the menu follows them
+  loadCaps().then(() => { if (token()) drawFrame(); }, () => {});
   render();
 }
 

@@ -4,10 +4,24 @@
 // service uses for it (ruleset[3].rulepattern[0].val), so each problem the service reports on
 // saving lands at its control.
 
-import {button, chip, h, mount, select, showProblems} from "./dom.js";
+import {button, h, mount, select, showProblems} from "./dom.js";
 import {OP_TEXT, defaultLiteral, editable, literalFrom, literalText, newRule, opsFor, outgoing, termText} from "./rules.js";
 
 const FLOW = [["", "go on"], ["return", "return"], ["exit", "exit"]];
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  node.className = cls;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function cell(row, cls = "") {
+  const c = el("div", cls);
+  c.setAttribute("role", "cell");
+  row.appendChild(c);
+  return c;
+}
 
 export class RuleTable {
   /**
@@ -27,10 +41,16 @@ export class RuleTable {
     this.onChange = onChange;
     this.opened = new Set();
     this.summary = h("div", {class: "problems-box"});
-    this.body = h("tbody");
-    const head = h("thead", null, h("tr", null,
-      ["#", "Conditions (all must hold)", "Tasks", "Properties", "Calls", "Flow", ""].map((t) => h("th", {scope: "col"}, t))));
-    this.table = h("table", {class: "grid rules", "aria-label": "Rules", data: {path: key}}, head, this.body);
+    // rows are grid boxes rather than table rows: each row is laid out on its own
+    // (content-visibility), so a thousand rules cost what the rows on screen cost
+    this.body = h("div", {role: "rowgroup", class: "rt-body"});
+    const head = h("div", {role: "rowgroup", class: "rt-head"}, h("div", {role: "row", class: "rt-row"},
+      ["#", "Conditions (all must hold)", "Tasks", "Properties", "Calls", "Flow", ""].map((t) => h("div", {role: "columnheader"}, t))));
+    this.table = h("div", {role: "table", class: "rules", "aria-label": "Rules", data: {path: key}}, head, this.body);
+    this.body.addEventListener("click", (ev) => {
+      const edit = ev.target.closest("button[data-edit]");
+      if (edit) this.open(this.rules[Number(edit.dataset.edit)]);
+    });
     this.el = h("div", {class: "ruletable"}, this.summary, this.table,
       canEdit ? h("div", {class: "actions add-rule"}, button("Add a rule at the end", () => this.insert(this.rules.length), {kind: "small"})) : null);
     this.render();
@@ -51,7 +71,7 @@ export class RuleTable {
   render() {
     const frag = document.createDocumentFragment();
     this.rules.forEach((rule, i) => frag.appendChild(this.opened.has(rule) ? this.editorRow(rule, i) : this.displayRow(rule, i)));
-    if (!this.rules.length) frag.appendChild(h("tr", null, h("td", {colSpan: 7, class: "empty"}, "No rules yet.")));
+    if (!this.rules.length) frag.appendChild(h("div", {role: "row", class: "rt-row"}, h("div", {role: "cell", class: "empty"}, "No rules yet.")));
     this.body.replaceChildren(frag);
   }
 
@@ -62,25 +82,41 @@ export class RuleTable {
   // ---- display ----------------------------------------------------------------------------------
 
   displayRow(rule, i) {
+    // the hot path of drawing a large ruleset: plain createElement, one listener for all rows
     const a = rule.ruleactions;
-    const terms = rule.rulepattern.length
-      ? rule.rulepattern.map((t, j) => [j ? h("span", {class: "and"}, "and") : null, chip(termText(t), this.index.typeOf(t.attr) === "task" ? "task" : null)])
-      : h("span", {class: "muted"}, "always");
-    const calls = [];
-    if (a.thencall) calls.push(this.callChip("then", a.thencall));
-    if (a.elsecall) calls.push(this.callChip("else", a.elsecall));
-    const tr = h("tr", {class: "rule", data: {rule: String(i)}},
-      h("td", {class: "rn"}, String(i)),
-      h("td", {data: {path: `${this.base(i)}.rulepattern`}}, terms),
-      h("td", null, a.tasks.map((t) => chip(t, "task"))),
-      h("td", null, Object.entries(a.properties).map(([k, v]) => chip(`${k} = ${v}`, "prop"))),
-      h("td", null, calls),
-      h("td", null, a.willreturn ? chip("return", "flow") : null, a.willexit ? chip("exit", "flow") : null),
-      h("td", {class: "ops"}, this.canEdit
-        ? button("Edit", () => this.open(rule), {kind: "small", label: `Edit rule ${i}`})
-        : null));
-    tr.dataset.path = this.base(i);
-    return tr;
+    const row = el("div", "rt-row rule");
+    row.setAttribute("role", "row");
+    row.dataset.rule = String(i);
+    row.dataset.path = this.base(i);
+    const num = el("div", "rn", String(i));
+    num.setAttribute("role", "rowheader");
+    row.appendChild(num);
+    const terms = cell(row);
+    terms.dataset.path = `${this.base(i)}.rulepattern`;
+    if (!rule.rulepattern.length) terms.appendChild(el("span", "muted", "always"));
+    rule.rulepattern.forEach((t, j) => {
+      if (j) terms.appendChild(el("span", "and", "and"));
+      terms.appendChild(el("span", this.index.typeOf(t.attr) === "task" ? "chip task" : "chip", termText(t)));
+    });
+    const tasks = cell(row);
+    for (const t of a.tasks) tasks.appendChild(el("span", "chip task", t));
+    const props = cell(row);
+    for (const k in a.properties) props.appendChild(el("span", "chip prop", `${k} = ${a.properties[k]}`));
+    const calls = cell(row);
+    if (a.thencall) calls.appendChild(this.callChip("then", a.thencall));
+    if (a.elsecall) calls.appendChild(this.callChip("else", a.elsecall));
+    const flow = cell(row);
+    if (a.willreturn) flow.appendChild(el("span", "chip flow", "return"));
+    if (a.willexit) flow.appendChild(el("span", "chip flow", "exit"));
+    const ops = cell(row, "ops");
+    if (this.canEdit) {
+      const edit = el("button", "btn small", "Edit");
+      edit.type = "button";
+      edit.dataset.edit = String(i);
+      edit.setAttribute("aria-label", `Edit rule ${i}`);
+      ops.appendChild(edit);
+    }
+    return row;
   }
 
   callChip(word, name) {
@@ -165,9 +201,8 @@ export class RuleTable {
         button("Duplicate", () => this.duplicate(rule), {kind: "small"}),
         button("Insert a rule below", () => this.insert(i + 1), {kind: "small"}),
         button("Delete rule", () => this.remove(rule), {kind: "small danger"})));
-    const tr = h("tr", {class: "rule editing", data: {rule: String(i), path: base}},
-                 h("td", {class: "rn"}, String(i)), h("td", {colSpan: 6}, editor));
-    return tr;
+    return h("div", {role: "row", class: "rt-row rule editing", data: {rule: String(i), path: base}},
+             h("div", {role: "rowheader", class: "rn"}, String(i)), h("div", {role: "cell", class: "rt-wide"}, editor));
   }
 
   termEditor(rule, term, path, j, redraw) {
@@ -280,10 +315,10 @@ export class RuleTable {
       if (hit && this.rules[Number(hit[1])]) this.opened.add(this.rules[Number(hit[1])]);
     }
     this.render();
-    for (const row of this.body.querySelectorAll("tr.has-problem")) row.classList.remove("has-problem");
+    for (const row of this.body.querySelectorAll(".has-problem")) row.classList.remove("has-problem");
     const unplaced = h("div");
     const marks = showProblems(root, messages, unplaced);
-    for (const {el} of marks) el && el.closest("tr")?.classList.add("has-problem");
+    for (const {el} of marks) el && el.closest(".rt-row")?.classList.add("has-problem");
     mount(this.summary, messages.length ? h("div", {class: "problem-summary", role: "alert"},
       h("strong", null, `The service found ${messages.length} problem${messages.length === 1 ? "" : "s"}:`),
       h("ol", null, marks.map(({message, el}) => h("li", null,

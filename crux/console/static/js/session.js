@@ -67,10 +67,12 @@ const REALM_PROBES = {
 const APP_PROBES = {schema: "breschemanew", ruleset: "brerulesetnew"};
 
 let realmCaps = null;
+let asking = null;
 const appCaps = new Map();
 
 function resetCaps() {
   realmCaps = null;
+  asking = null;
   appCaps.clear();
 }
 
@@ -79,15 +81,19 @@ function allowed(r) {
 }
 
 /** Probe the realm-level capabilities (once per sign-in). A 401 throws SessionEnded. */
-export async function loadCaps() {
-  if (realmCaps) return realmCaps;
-  const names = Object.keys(REALM_PROBES);
-  const answers = await Promise.all(names.map((n) => call(...REALM_PROBES[n])));
-  const caps = {};
-  names.forEach((n, i) => { caps[n] = allowed(answers[i]); });
-  if (caps.root) for (const n of names) caps[n] = true;
-  realmCaps = caps;
-  return caps;
+export function loadCaps() {
+  if (!asking) {
+    const names = Object.keys(REALM_PROBES);
+    asking = Promise.all(names.map((n) => call(...REALM_PROBES[n]))).then((answers) => {
+      const caps = {};
+      names.forEach((n, i) => { caps[n] = allowed(answers[i]); });
+      if (caps.root) for (const n of names) caps[n] = true;
+      realmCaps = caps;
+      return caps;
+    });
+    asking.catch(() => { asking = null; });
+  }
+  return asking;
 }
 
 /** A realm-level capability (after loadCaps). */
