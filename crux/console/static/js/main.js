@@ -172,6 +172,8 @@ document.addEventListener("click", (ev) => {
 });
 
 window.addEventListener("popstate", () => render(true));
+// a sign-in link opened on a page of the console already loaded changes only the fragment
+window.addEventListener("hashchange", () => { if (takeFragmentToken()) start(); });
 setRenderer(render);
 
 takeFragmentToken();

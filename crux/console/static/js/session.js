@@ -19,6 +19,7 @@ export function takeFragmentToken() {
   const m = /^#token=([^&]+)/.exec(location.hash);
   if (!m) return false;
   sessionStorage.setItem(KEY, decodeURIComponent(m[1]).trim());
+  resetCaps();
   history.replaceState(history.state, "", location.pathname + location.search);
   return true;
 }

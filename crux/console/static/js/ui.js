@@ -1,7 +1,7 @@
 // Widgets the pages share: lists of slices and apps, filter bars, guarded controls, actions.
 
 import {ApiError, SessionEnded, call} from "./api.js";
-import {button, field, h, messageList, mount, note, select, toast} from "./dom.js";
+import {button, field, h, messageList, mount, note, select, showProblems, toast} from "./dom.js";
 import {go, withQuery} from "./router.js";
 
 /** The realm's slices, or null when the user may not list them. */
@@ -61,14 +61,18 @@ export function refusal(messages) {
 }
 
 /** Run a call from a button: the button waits, success says `done`, a refusal shows the
- *  service's messages (in `place` when given, else as a notice). Returns the answer. */
-export async function act(btn, name, data, {done, place} = {}) {
+ *  service's messages: at the fields of `form` they name (controls with data-path), the rest in
+ *  `place`, else as a notice. Returns the answer. */
+export async function act(btn, name, data, {done, place, form} = {}) {
   if (btn) btn.disabled = true;
   try {
     const r = await call(name, data);
     if (place) mount(place);
+    if (form) showProblems(form, r.ok ? [] : r.messages, place || form);
     if (r.ok) {
       if (done) toast(typeof done === "function" ? done(r.data) : done);
+    } else if (form) {
+      // shown at the fields
     } else if (place) {
       mount(place, refusal(r.messages));
     } else {

@@ -39,7 +39,7 @@ export default async function render(view) {
   const place = h("div");
   const form = h("form", {class: "inline", onsubmit: async (ev) => {
     ev.preventDefault();
-    const r = await act(ev.submitter, "appnew", {name: name.value.trim(), descr: descr.value}, {done: `App ${name.value} created`, place});
+    const r = await act(ev.submitter, "appnew", {name: name.value.trim(), descr: descr.value}, {done: `App ${name.value} created`, place, form: ev.target});
     if (r.ok) reload();
   }}, field("Name", name, "a letter, then letters, digits or _"), field("Description", descr),
   guard(button("Create app", null, {type: "submit", kind: "primary"}), root, WHY));

@@ -22,7 +22,7 @@ export default async function render(view, {query}) {
     ev.preventDefault();
     const payload = {slice: Number(fSlice.value), name: fName.value.trim(), val: fVal.value};
     if (fDescr.value) payload.descr = fDescr.value;
-    const res = await act(ev.submitter, "configset", payload, {done: `${payload.name.toUpperCase()} set`, place});
+    const res = await act(ev.submitter, "configset", payload, {done: `${payload.name.toUpperCase()} set`, place, form});
     if (res.ok) reload();
   });
   add(form, field("Slice", fSlice), field("Name", fName, "stored upper-cased"), field("Value", fVal, "may be empty"),

@@ -40,9 +40,9 @@ export default async function render(view) {
         "Pages show what you may change; the rest is read-only. Evaluations, dry runs and instance calls are open to every user of the realm.")),
     section("A rule manager's day",
       h("ol", null,
-        h("li", null, h("a", {href: "/console/slices"}, "Slices"), ": copy the active slice; the copy starts inactive."),
-        h("li", null, h("a", {href: "/console/rulesets"}, "Rulesets"), ": open a ruleset of the copy, deactivate it, edit its rules, save (every problem shows at its field), activate."),
-        h("li", null, h("a", {href: "/console/simulate"}, "Simulator"), ": try entities against it and read the trace, rule by rule."),
-        h("li", null, h("a", {href: "/console/slices"}, "Slices"), ": activate the slice, now or at a set time."),
+        h("li", null, h("a", {href: "/console/slices"}, "Slices"), ": copy the slice in use; the copy starts inactive, and no caller uses it until told its number."),
+        h("li", null, h("a", {href: "/console/rulesets"}, "Rulesets"), ": open a ruleset of the copy, deactivate it, edit its rules, save (every problem shows at its field), activate it."),
+        h("li", null, h("a", {href: "/console/slices"}, "Slices"), ": activate the copy, now or at a set time (callers name the slice they evaluate, so this changes nothing for callers of other slices)."),
+        h("li", null, h("a", {href: "/console/simulate"}, "Simulator"), ": try entities against it and read the trace, rule by rule. Workflow steps can be tried on any slice, even before it is active."),
         h("li", null, h("a", {href: "/console/instances"}, "Instances"), ": find a workflow instance, see its path on the diagram and its history."))));
 }

@@ -37,12 +37,14 @@ async function stepWorkflows(query, apps, sl) {
   const place = h("div");
   const fSlice = slicePicker(sl, query.get("slice") || "");
   const fApp = appPicker(apps, query.get("app") || "");
+  fSlice.dataset.path = "slice";
+  fApp.dataset.path = "app";
   const fStep = h("input", {name: "step", autocomplete: "off", data: {path: "step"}});
   const fWf = h("input", {name: "workflow", autocomplete: "off", data: {path: "workflow"}});
   const form = h("form", {class: "inline", onsubmit: async (ev) => {
     ev.preventDefault();
     const payload = {slice: Number(fSlice.value), app: fApp.value, step: fStep.value.trim(), workflow: fWf.value.trim()};
-    if ((await act(ev.submitter, "stepworkflownew", payload, {done: `Step ${payload.step} is carried out by ${payload.workflow}`, place})).ok) reload();
+    if ((await act(ev.submitter, "stepworkflownew", payload, {done: `Step ${payload.step} is carried out by ${payload.workflow}`, place, form: ev.target})).ok) reload();
   }}, field("Slice", fSlice), field("App", fApp), field("Step (a task)", fStep), field("Workflow", fWf), button("Add", null, {type: "submit"}));
   const mayAdd = (await Promise.all((apps || []).map((a) => canOn("ruleset", a.name)))).some(Boolean);
   return h("div", null, table(columns, rows, {empty: "No step is carried out by a sub-workflow."}),

@@ -39,7 +39,7 @@ function grantForm(apps) {
     if (onApps) payload.app = ticked(form, "app");
     if (from.value) payload.from = localToIso(from.value);
     if (to.value) payload.to = localToIso(to.value);
-    const r = await act(ev.submitter, "capgrant", payload, {done: `Granted to ${payload.user}`, place});
+    const r = await act(ev.submitter, "capgrant", payload, {done: `Granted to ${payload.user}`, place, form});
     if (r.ok) reload();
   });
   add(form, h("div", {class: "fields"}, field("User", user), field("Level", level),
