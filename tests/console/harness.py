@@ -1,22 +1,17 @@
 """A served demo and a real Chromium for the console: used by the browser tests and by the
 command that regenerates the screenshots of docs/console.md (tests/console/screenshots.py).
 
-`Demo` runs `crux demo` in a process of its own on a free port, against a database of its own,
-and reads the console link it prints. `launch` starts Debian's Chromium through Playwright (its
+`Demo` runs `crux demo` in a process of its own on a free port (tests/http_server.py's Server),
+against a database of its own, and reads the console link it prints. `launch` starts Debian's Chromium through Playwright (its
 own browser download is not used). Pages are driven like a user drives them; waits poll for a
 state with a deadline (`wait_ready`), never sleep.
 """
 from __future__ import annotations
 
 import datetime as dt
-import http.client
 import json
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -25,18 +20,12 @@ import jwt
 import psycopg
 from psycopg import sql
 
-ROOT = Path(__file__).resolve().parents[2]
-SECRET = "crux-console-test-secret-0123456789abcdef"
+from tests.conftest import TEST_SECRET as SECRET
+from tests.http_server import Server
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--no-first-run", "--disable-sync", "--disable-quic"]
 VIEWPORT = {"width": 1280, "height": 800}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _with_database(url: str, name: str) -> str:
@@ -60,32 +49,28 @@ class Database:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
 
 
-class Demo:
+class Demo(Server):
     """`crux demo` serving on a free port: the demo realm, its examples, and the console link."""
 
     REALM = "demo"
 
     def __init__(self, database_url: str, workdir: Path, timeout: float = 120.0):
-        self.port = _free_port()
+        super().__init__(database_url, workdir, command="demo")
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / f"demo-{self.port}.log"
-        env = {**os.environ, "CRUX_DATABASE_URL": database_url, "CRUX_JWT_SECRET": SECRET, "CRUX_HOST": "127.0.0.1",
-               "CRUX_DATA_DIR": str(workdir), "CRUX_LOG_LEVEL": "warn", "PYTHONUNBUFFERED": "1"}
-        crux = Path(sys.executable).with_name("crux")
-        command = [str(crux)] if crux.exists() else [sys.executable, "-m", "crux.cli"]
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([*command, "demo", "--port", str(self.port), "--workers", "1"],
-                                     cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         try:
             self.link = self._wait_link(timeout)
-            self._wait_ready(timeout)
+            deadline = time.monotonic() + timeout
+            while not self.ready():
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"crux demo did not get ready within {timeout} s:\n{self.output()[-3000:]}")
+                time.sleep(0.1)
         except BaseException:
             self.stop()
             raise
         self.token = self.link.split("#token=", 1)[1]
 
     def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return Path(self.log.name).read_text(errors="replace")
 
     def _wait_link(self, timeout: float) -> str:
         deadline = time.monotonic() + timeout
@@ -98,39 +83,9 @@ class Demo:
             time.sleep(0.1)
         raise RuntimeError(f"crux demo printed no console link within {timeout} s:\n{self.output()[-3000:]}")
 
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"crux demo exited:\n{self.output()[-3000:]}")
-            try:
-                if self.request("GET", "/readyz")[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"crux demo did not get ready within {timeout} s:\n{self.output()[-3000:]}")
-
-    def request(self, method: str, path: str, body=None, token: str | None = None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            headers = {"Content-Type": "application/json"}
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
-            conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
-            resp = conn.getresponse()
-            raw = resp.read()
-            try:
-                return resp.status, json.loads(raw or b"null"), dict(resp.getheaders())
-            except ValueError:
-                return resp.status, raw.decode(errors="replace"), dict(resp.getheaders())
-        finally:
-            conn.close()
-
     def call(self, name: str, payload: dict, token: str | None = None):
         """A call of the public API -> (HTTP status, envelope)."""
-        status, body, _ = self.request("POST", f"/api/v1/{name}", {"data": payload}, token or self.token)
-        return status, body
+        return super().call(name, payload, token or self.token)
 
     def ok(self, name: str, payload: dict, token: str | None = None):
         status, body = self.call(name, payload, token)
@@ -142,15 +97,6 @@ class Demo:
         now = int(dt.datetime.now(dt.timezone.utc).timestamp())
         return jwt.encode({"sub": user, "preferred_username": user, "realm": self.REALM, "iat": now - 5,
                            "exp": now + ttl}, SECRET, algorithm="HS256")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
 
 
 def launch(playwright):
@@ -183,6 +129,14 @@ def visit(page, url: str, ready: str) -> None:
             wait_ready(page, ready)
     finally:
         page.remove_listener("console", listener)
+
+
+def paste_rules(page, rules: list) -> None:
+    """Put rules into the open ruleset page's table through its JSON tab, back on the Rules tab."""
+    page.get_by_role("tab", name="JSON").click()
+    page.get_by_label("The rules as JSON").fill(json.dumps(rules))
+    page.get_by_role("button", name="Use this JSON in the table").click()
+    page.get_by_role("tab", name=re.compile(r"^Rules \(")).click()
 
 
 def sign_in(page, demo: Demo, path: str = "/console/", token: str | None = None, ready: str = "home") -> None:

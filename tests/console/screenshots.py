@@ -9,11 +9,11 @@ use (.crux/test); a database is made for the run and dropped afterwards.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
-from tests.console.harness import ROOT, VIEWPORT, Database, Demo, launch, sign_in, visit, wait_ready
+from tests.conftest import ROOT
+from tests.console.harness import VIEWPORT, Database, Demo, launch, paste_rules, sign_in, visit
 
 CUSTOMER = {"class": "customer", "risk": 3, "country": "IN"}
 ORDER = {"amount": "240.00", "items": "3", "country": "IN", "placed": "2026-03-01T10:00:00Z"}
@@ -81,10 +81,7 @@ def run(demo: Demo, browser, out: Path) -> None:
 
     visit(page, f"{base}/console/rulesets/new?slice=1&app=retail&class=order", "ruleset")
     page.get_by_label("Name").fill("summer")
-    page.get_by_role("tab", name="JSON").click()
-    page.get_by_label("The rules as JSON").fill(json.dumps(MISTAKES))
-    page.get_by_role("button", name="Use this JSON in the table").click()
-    page.get_by_role("tab", name="Rules (1)").click()
+    paste_rules(page, MISTAKES)
     page.get_by_role("button", name="Create ruleset").click()
     page.locator(".problem-summary").wait_for()
     page.locator(".problem-summary").scroll_into_view_if_needed()

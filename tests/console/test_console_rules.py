@@ -3,11 +3,10 @@ ruleset made in the page (the service's problems shown at their fields), the rul
 keyboard, the call graph, and the simulator with its trace."""
 from __future__ import annotations
 
-import json
 
 from playwright.sync_api import expect
 
-from tests.console.harness import sign_in, visit, wait_ready
+from tests.console.harness import paste_rules, sign_in, visit, wait_ready
 
 
 def test_copy_a_slice_of_one_app_and_activate_it(page, demo):
@@ -80,10 +79,7 @@ def test_a_schema_and_a_ruleset_made_in_the_page_every_problem_at_its_field(page
     page.get_by_role("link", name="New ruleset of basket").click()
     wait_ready(page, "ruleset")
     page.get_by_label("Name").fill("promo")
-    page.get_by_role("tab", name="JSON").click()
-    page.get_by_label("The rules as JSON").fill(json.dumps(MISTAKES))
-    page.get_by_role("button", name="Use this JSON in the table").click()
-    page.get_by_role("tab", name="Rules (1)").click()
+    paste_rules(page, MISTAKES)
     page.get_by_role("button", name="Create ruleset").click()
     status, answer = demo.call("brerulesetnew", {"slice": 1, "app": "shop", "class": "basket", "name": "promo", "ruleset": MISTAKES})
     assert status == 400
@@ -102,10 +98,7 @@ def test_a_schema_and_a_ruleset_made_in_the_page_every_problem_at_its_field(page
     expect(page.locator(".problem-summary")).to_contain_text("6 problems")
 
     # fixed in the table itself and created; then activated
-    page.get_by_role("tab", name="JSON").click()
-    page.get_by_label("The rules as JSON").fill(json.dumps(FIXED))
-    page.get_by_role("button", name="Use this JSON in the table").click()
-    page.get_by_role("tab", name="Rules (1)").click()
+    paste_rules(page, FIXED)
     page.get_by_role("button", name="Create ruleset").click()
     page.wait_for_url("**/console/rulesets/1/shop/basket/promo")
     wait_ready(page, "ruleset")

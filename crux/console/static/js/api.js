@@ -83,15 +83,3 @@ export function curl(name, data) {
   const body = JSON.stringify({data}).replace(/'/g, "'\\''");
   return `curl -s -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\\n     -d '${body}' \\\n     ${location.origin}${API}/${name}`;
 }
-
-/** The calls this service offers (from its OpenAPI document), for pages that need newer calls. */
-let offered = null;
-export async function offers(name) {
-  if (!offered) {
-    offered = fetch(`${API}/openapi.json`, {credentials: "omit"})
-      .then((r) => r.json())
-      .then((doc) => new Set(Object.keys(doc.paths || {}).map((p) => p.replace(`${API}/`, "").toLowerCase())))
-      .catch(() => new Set());
-  }
-  return (await offered).has(name.toLowerCase());
-}

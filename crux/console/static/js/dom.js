@@ -209,7 +209,7 @@ function pathIndex(root) {
 
 let problemCount = 0;
 
-export function clearProblems(root) {
+function clearProblems(root) {
   for (const el of root.querySelectorAll(".problem")) el.remove();
   for (const el of root.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
 }

@@ -27,8 +27,8 @@ const ROUTES = [
   ["/console/instance", "instance"],
 ];
 
-// The pages in the menu; `show` hides what the user could not use at all. Pages for calls that
-// arrive later (engines, events, webhooks) are added here, shown when `offers(call)` says so.
+// The pages in the menu; `show` hides what the user could not use at all. Pages for the calls of
+// SPEC §8-§9 (engines and workers, events, webhooks) join this list when those calls exist.
 const NAV = [
   ["Overview", "/console/"],
   ["Slices", "/console/slices"],

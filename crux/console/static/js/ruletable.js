@@ -328,9 +328,4 @@ export class RuleTable {
       unplaced) : null);
     return marks;
   }
-
-  clearProblems() {
-    mount(this.summary);
-    for (const el of this.el.querySelectorAll(".problem")) el.remove();
-  }
 }

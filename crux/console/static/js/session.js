@@ -110,8 +110,3 @@ export async function canOn(cap, app) {
   if (!appCaps.has(key)) appCaps.set(key, call(APP_PROBES[cap], {app}).then(allowed));
   return appCaps.get(key);
 }
-
-/** Rule data may be read with report, or schema/ruleset on the app. */
-export async function canRead(app) {
-  return can("report") || (await canOn("schema", app)) || (await canOn("ruleset", app));
-}

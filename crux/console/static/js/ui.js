@@ -1,7 +1,7 @@
 // Widgets the pages share: lists of slices and apps, filter bars, guarded controls, actions.
 
 import {ApiError, SessionEnded, call} from "./api.js";
-import {button, field, h, messageList, mount, note, select, showProblems, toast} from "./dom.js";
+import {button, dialog, field, h, messageList, mount, note, select, showProblems, toast} from "./dom.js";
 import {go, withQuery} from "./router.js";
 
 /** The realm's slices, or null when the user may not list them. */
@@ -81,6 +81,19 @@ export async function act(btn, name, data, {done, place, form} = {}) {
     return r;
   } finally {
     if (btn && btn.isConnected) btn.disabled = false;
+  }
+}
+
+/** A dialog whose form makes a call: it stays open, showing the service's messages, until the
+ *  call succeeds or the dialog is cancelled. `send()` makes the call. -> its answer, or null. */
+export async function callDialog({heading, body, submit, send}) {
+  const place = h("div");
+  for (;;) {
+    const ok = await dialog({heading, body: [body, place], actions: [["Cancel", false], [submit, true, "primary"]]});
+    if (!ok) return null;
+    const r = await send();
+    if (r.ok) return r;
+    mount(place, refusal(r.messages));
   }
 }
 

@@ -1,28 +1,20 @@
 // Apps of the realm: list with their users and rulesets, new, description, delete.
 
 import {call, must} from "../api.js";
-import {add, button, confirm, dialog, field, h, link, messageList, mount, section, table, time, title, toast} from "../dom.js";
+import {add, button, confirm, field, h, link, section, table, time, title, toast} from "../dom.js";
 import {reload} from "../router.js";
 import {can} from "../session.js";
-import {act, guard, readOnly} from "../ui.js";
+import {act, callDialog, guard, readOnly} from "../ui.js";
 
 const WHY = "needs the root capability";
 
 async function edit(app) {
   const descr = h("input", {value: app.descr, size: 50});
-  const place = h("div");
-  for (;;) {
-    const ok = await dialog({heading: `Describe app ${app.shortname || app.name}`, body: [field("Description", descr), place],
-                             actions: [["Cancel", false], ["Save", true, "primary"]]});
-    if (!ok) return;
-    const r = await call("appupdate", {name: app.name, descr: descr.value});
-    if (r.ok) {
-      toast(`App ${app.name} saved`);
-      reload();
-      return;
-    }
-    mount(place, h("div", {class: "note error"}, messageList(r.messages)));
-  }
+  const r = await callDialog({heading: `Describe app ${app.shortname || app.name}`, submit: "Save", body: field("Description", descr),
+                              send: () => call("appupdate", {name: app.name, descr: descr.value})});
+  if (!r) return;
+  toast(`App ${app.name} saved`);
+  reload();
 }
 
 async function remove(app) {

@@ -1,7 +1,7 @@
 // Config: named settings per slice (configget, configset).
 
 import {call} from "../api.js";
-import {add, button, field, h, mount, section, table, time, title} from "../dom.js";
+import {add, button, field, h, section, table, time, title} from "../dom.js";
 import {reload} from "../router.js";
 import {can} from "../session.js";
 import {act, filterBar, readOnly, refusal, slicePicker, slices} from "../ui.js";

@@ -2,15 +2,14 @@
 // timeline (sub-workflows nested under their parent step), and abort.
 
 import {call} from "../api.js";
-import {add, badge, h, link, mount, note, section, select, table, time, title} from "../dom.js";
+import {add, badge, button, h, link, mount, note, section, select, table, time, title} from "../dom.js";
 import {pathOf, runsOf} from "../flow.js";
 import {go, reload, withQuery} from "../router.js";
 import {timeline} from "../timeline.js";
+import {optionalColumns} from "../instancerows.js";
 import {crumbs, paths, refusal} from "../ui.js";
 import {drawDiagram, loadWorkflow} from "../wfdiagram.js";
-import {optionalColumns} from "../instancerows.js";
 import {abortInstance, instancesOf} from "./instances.js";
-import {button} from "../dom.js";
 
 export default async function render(view, {query}) {
   const slice = Number(query.get("slice")), app = query.get("app") || "", workflow = query.get("workflow") || "", entityid = query.get("entityid") || "";

@@ -4,8 +4,8 @@
 import {call} from "../api.js";
 import {add, badge, button, chip, confirm, h, link, mount, section, table, time, title} from "../dom.js";
 import {reload} from "../router.js";
-import {act, appPicker, apps as appList, filterBar, paths, refusal, slicePicker, slices} from "../ui.js";
 import {optionalColumns} from "../instancerows.js";
+import {act, appPicker, apps as appList, filterBar, paths, refusal, slicePicker, slices} from "../ui.js";
 
 const PAGE = 500;
 

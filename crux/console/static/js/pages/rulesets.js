@@ -2,7 +2,7 @@
 // workflows also the stepworkflows (steps carried out by a sub-workflow).
 
 import {call, must} from "../api.js";
-import {add, badge, button, field, h, link, mount, section, select, table, time, title} from "../dom.js";
+import {add, badge, button, field, h, link, section, select, table, time, title} from "../dom.js";
 import {reload} from "../router.js";
 import {KINDS} from "../rules.js";
 import {canOn} from "../session.js";

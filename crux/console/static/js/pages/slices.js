@@ -3,10 +3,10 @@
 // now or at a set time; purge; the apps each slice holds rules for.
 
 import {call, must} from "../api.js";
-import {add, badge, button, confirm, dialog, field, h, link, localToIso, messageList, mount, note, section, table, time, title, toast} from "../dom.js";
+import {add, badge, button, confirm, field, h, link, localToIso, mount, note, section, table, time, title, toast} from "../dom.js";
 import {reload} from "../router.js";
 import {can} from "../session.js";
-import {act, apps as appList, guard, readOnly} from "../ui.js";
+import {act, apps as appList, callDialog, guard, readOnly} from "../ui.js";
 
 function state(sl) {
   return h("div", null,
@@ -20,45 +20,31 @@ async function schedule(sl) {
   const what = h("select", null, h("option", {value: "realmsliceactivate"}, "Activate"),
                  h("option", {value: "realmslicedeactivate"}, "Deactivate"));
   what.value = sl.active ? "realmslicedeactivate" : "realmsliceactivate";
-  const place = h("div");
-  for (;;) {
-    const ok = await dialog({heading: `Schedule a change of slice ${sl.id}`,
-      body: [field("Change", what), field("At (your local time)", when, "Must be in the future."), place],
-      actions: [["Cancel", false], ["Schedule", true, "primary"]]});
-    if (!ok) return;
-    const r = await call(what.value, {id: sl.id, from: localToIso(when.value)});
-    if (r.ok) {
-      toast(`Slice ${sl.id}: ${what.value === "realmsliceactivate" ? "activation" : "deactivation"} scheduled`);
-      reload();
-      return;
-    }
-    mount(place, h("div", {class: "note error"}, messageList(r.messages)));
-  }
+  const r = await callDialog({heading: `Schedule a change of slice ${sl.id}`, submit: "Schedule",
+    body: [field("Change", what), field("At (your local time)", when, "Must be in the future.")],
+    send: () => call(what.value, {id: sl.id, from: localToIso(when.value)})});
+  if (!r) return;
+  toast(`Slice ${sl.id}: ${what.value === "realmsliceactivate" ? "activation" : "deactivation"} scheduled`);
+  reload();
 }
 
 async function copy(sl, apps) {
   const descr = h("input", {value: `copy of slice ${sl.id}`, size: 40});
   const boxes = (apps || []).map((a) => h("label", {class: "check"}, h("input", {type: "checkbox", value: a.name, checked: true}), a.shortname || a.name));
-  const place = h("div");
-  for (;;) {
-    const ok = await dialog({heading: `Copy slice ${sl.id}`,
-      body: [field("Description", descr),
-             boxes.length ? h("fieldset", null, h("legend", null, "Rules of these apps"), boxes) : null,
-             h("p", {class: "muted"}, "The copy takes all config, and the stepworkflows, schemas and rulesets of the apps ticked. It starts inactive."),
-             place],
-      actions: [["Cancel", false], ["Copy", true, "primary"]]});
-    if (!ok) return;
-    const payload = {copyof: sl.id, descr: descr.value};
+  const payload = () => {
+    const out = {copyof: sl.id, descr: descr.value};
     const picked = boxes.map((b) => b.querySelector("input")).filter((i) => i.checked).map((i) => i.value);
-    if (boxes.length && picked.length !== boxes.length) payload.app = picked;
-    const r = await call("realmslicenew", payload);
-    if (r.ok) {
-      toast(`Slice ${r.data} created as a copy of slice ${sl.id}`);
-      reload();
-      return;
-    }
-    mount(place, h("div", {class: "note error"}, messageList(r.messages)));
-  }
+    if (boxes.length && picked.length !== boxes.length) out.app = picked;
+    return out;
+  };
+  const r = await callDialog({heading: `Copy slice ${sl.id}`, submit: "Copy",
+    body: [field("Description", descr),
+           boxes.length ? h("fieldset", null, h("legend", null, "Rules of these apps"), boxes) : null,
+           h("p", {class: "muted"}, "The copy takes all config, and the stepworkflows, schemas and rulesets of the apps ticked. It starts inactive.")],
+    send: () => call("realmslicenew", payload())});
+  if (!r) return;
+  toast(`Slice ${r.data} created as a copy of slice ${sl.id}`);
+  reload();
 }
 
 async function purge(sl) {
@@ -75,7 +61,7 @@ function appsOf(sl, cell, btn) {
   btn.setAttribute("aria-expanded", "true");
   mount(cell, h("span", {class: "muted"}, "…"));
   call("realmsliceapps", {id: sl.id}).then((r) => {
-    if (!r.ok) return mount(cell, h("span", {class: "problem"}, r.messages.map((m) => m.msg).join("; ")));
+    if (!r.ok) return mount(cell, h("span", {class: "bad-text"}, r.messages.map((m) => m.msg).join("; ")));
     mount(cell, r.data.length ? r.data.map((a) => [h("a", {href: `/console/rulesets?slice=${sl.id}&app=${encodeURIComponent(a.shortname.toLowerCase())}`, title: a.longname}, a.shortname), " "])
       : h("span", {class: "muted"}, "no rules"));
   });
