@@ -139,6 +139,21 @@ def paste_rules(page, rules: list) -> None:
     page.get_by_role("tab", name=re.compile(r"^Rules \(")).click()
 
 
+# an order of the demo's retail app, as the simulator's form takes it
+ORDER = {"amount": "240.00", "items": "3", "channel": "web", "member": "true", "tier": "gold", "country": "IN",
+         "placed": "2026-03-01T10:00:00Z"}
+
+
+def fill_entity(page, values: dict) -> None:
+    """Fill the simulator's entity form: choose in its selects, type in its other fields."""
+    for attr, value in values.items():
+        control = page.locator(f"#entity-{attr}")
+        if control.evaluate("e => e.tagName") == "SELECT":
+            control.select_option(value)
+        else:
+            control.fill(value)
+
+
 def sign_in(page, demo: Demo, path: str = "/console/", token: str | None = None, ready: str = "home") -> None:
     """Open `path` through a sign-in link (the token in the URL fragment)."""
     visit(page, f"{demo.base}{path}#token={token or demo.token}", ready)

@@ -13,10 +13,9 @@ import tempfile
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.console.harness import VIEWPORT, Database, Demo, launch, paste_rules, sign_in, visit
+from tests.console.harness import ORDER, VIEWPORT, Database, Demo, fill_entity, launch, paste_rules, sign_in, visit
 
 CUSTOMER = {"class": "customer", "risk": 3, "country": "IN"}
-ORDER = {"amount": "240.00", "items": "3", "country": "IN", "placed": "2026-03-01T10:00:00Z"}
 MISTAKES = [
     {"rulepattern": [{"attr": "amount", "op": "gt", "val": "a lot"}, {"attr": "member", "op": "eq", "val": True}],
      "ruleactions": {"tasks": ["freeship", "confetti"], "properties": {"discount": "12"}}},
@@ -88,11 +87,7 @@ def run(demo: Demo, browser, out: Path) -> None:
     shoot(page, out, "ruleset-problems")
 
     visit(page, f"{base}/console/simulate?kind=B&slice=1&app=retail&class=order&name=main", "simulate")
-    for attr, value in ORDER.items():
-        page.fill(f"#entity-{attr}", value)
-    page.select_option("#entity-channel", "web")
-    page.select_option("#entity-member", "true")
-    page.select_option("#entity-tier", "gold")
+    fill_entity(page, ORDER)
     page.get_by_role("button", name="Run the rules").click()
     page.locator(".trace").wait_for()
     shoot(page, out, "simulator")
@@ -100,8 +95,7 @@ def run(demo: Demo, browser, out: Path) -> None:
     shoot(page, out, "simulator-trace")
 
     visit(page, f"{base}/console/simulate?kind=W&slice=1&app=onboarding&class=customer&name=onboarding", "simulate")
-    page.fill("#entity-risk", "8")
-    page.fill("#entity-country", "IN")
+    fill_entity(page, {"risk": "8", "country": "IN"})
     page.select_option("#sim-step", "creditcheck")
     page.check("#sim-failed")
     page.get_by_role("button", name="Try the step").click()

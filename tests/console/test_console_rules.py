@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.console.harness import paste_rules, sign_in, visit, wait_ready
+from tests.console.harness import ORDER, fill_entity, paste_rules, sign_in, visit, wait_ready
 
 
 def test_copy_a_slice_of_one_app_and_activate_it(page, demo):
@@ -158,9 +158,6 @@ def test_the_call_graph_of_a_class(page, demo):
     wait_ready(page, "ruleset")
 
 
-RETAIL = {"amount": "240.00", "items": "3", "country": "IN", "placed": "2026-03-01T10:00:00Z"}
-
-
 def test_the_simulator_runs_an_entity_shows_the_trace_and_remembers_the_inputs(page, demo):
     sign_in(page, demo, "/console/rulesets/1/retail/order/main", ready="ruleset")
     page.get_by_role("link", name="Try it in the simulator").click()
@@ -169,16 +166,11 @@ def test_the_simulator_runs_an_entity_shows_the_trace_and_remembers_the_inputs(p
     page.fill("#entity-items", "0")
     expect(page.locator("#entity-items-check")).to_have_text("must be at least 1")
     expect(page.locator("#entity-items")).to_have_attribute("aria-invalid", "true")
-    for attr, value in RETAIL.items():
-        page.fill(f"#entity-{attr}", value)
+    fill_entity(page, ORDER)
     expect(page.locator("#entity-items-check")).to_have_text("")
-    page.select_option("#entity-channel", "web")
-    page.select_option("#entity-member", "true")
-    page.select_option("#entity-tier", "gold")
     page.get_by_role("button", name="Run the rules").click()
     expect(page.locator("[data-result=tasks]")).to_contain_text("freeship")
-    expected = demo.ok("breapplyrules", {"slice": 1, "app": "retail", "ruleset": "main", "entity": {"class": "order", **RETAIL,
-                                          "channel": "web", "member": "true", "tier": "gold"}})
+    expected = demo.ok("breapplyrules", {"slice": 1, "app": "retail", "ruleset": "main", "entity": {"class": "order", **ORDER}})
     assert page.locator("[data-result=tasks] li").all_inner_texts() == expected["tasks"]
     for key, value in expected["properties"].items():
         expect(page.locator("[data-result=properties]")).to_contain_text(value)
@@ -212,11 +204,7 @@ def test_the_simulator_runs_an_entity_shows_the_trace_and_remembers_the_inputs(p
 def test_the_simulator_explains_an_inactive_slice(page, demo):
     copy = demo.ok("realmslicenew", {"copyof": 1, "descr": "not yet", "app": ["retail"]})
     sign_in(page, demo, f"/console/simulate?kind=B&slice={copy}&app=retail&class=order&name=main", ready="simulate")
-    for attr, value in RETAIL.items():
-        page.fill(f"#entity-{attr}", value)
-    page.select_option("#entity-channel", "web")
-    page.select_option("#entity-member", "false")
-    page.select_option("#entity-tier", "none")
+    fill_entity(page, {**ORDER, "member": "false", "tier": "none"})
     page.get_by_role("button", name="Run the rules").click()
     expect(page.locator(".results")).to_contain_text(f"slice {copy} is not active")
     page.get_by_role("button", name=f"Activate slice {copy} now").click()

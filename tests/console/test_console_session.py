@@ -8,7 +8,7 @@ import datetime as dt
 import jwt
 from playwright.sync_api import expect
 
-from tests.console.harness import SECRET, sign_in, visit, wait_ready
+from tests.console.harness import SECRET, fill_entity, sign_in, visit, wait_ready
 
 
 def test_the_demo_link_signs_in_keeps_the_token_in_the_tab_and_sign_out_forgets_it(page, demo):
@@ -110,8 +110,7 @@ def test_a_report_user_sees_read_only_pages_and_may_do_what_the_api_allows(page,
 
     # what the API allows every user of the realm: evaluations and instance calls
     visit(page, f"{demo.base}/console/simulate?kind=W&slice=1&app=onboarding&class=customer&name=onboarding", "simulate")
-    page.fill("#entity-risk", "3")
-    page.fill("#entity-country", "IN")
+    fill_entity(page, {"risk": "3", "country": "IN"})
     page.get_by_role("button", name="Try the step").click()
     expect(page.locator("[data-result=tasks]")).to_contain_text("collectdocs")
     demo.ok("wfinstancenew", {"slice": 1, "app": "onboarding", "workflow": "onboarding", "entityid": "ann-case",
