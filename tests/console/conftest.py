@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tests.console.harness import BROWSER, VIEWPORT, Database, Demo, launch
+from tests.conftest import new_database
+from tests.console.harness import BROWSER, VIEWPORT, Demo, launch
 
 if BROWSER is None and os.environ.get("CI"):
     raise RuntimeError("CI needs Chromium for the console's browser tests (.ci/run installs it)")
@@ -19,11 +20,10 @@ EXPECTED_CONSOLE = re.compile(r"Failed to load resource: (the server responded w
 
 @pytest.fixture(scope="session")
 def demo(server_url, tmp_path_factory):
-    database = Database(server_url)
-    served = Demo(database.url, tmp_path_factory.mktemp("console-demo"))
-    yield served
-    served.stop()
-    database.drop()
+    with new_database(server_url, "crux_console") as url:
+        served = Demo(url, tmp_path_factory.mktemp("console-demo"))
+        yield served
+        served.stop()
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,8 @@
 command that regenerates the screenshots of docs/console.md (tests/console/screenshots.py).
 
 `Demo` runs `crux demo` in a process of its own on a free port (tests/http_server.py's Server),
-against a database of its own, and reads the console link it prints. `launch` starts Debian's Chromium through Playwright (its
+against a database of its own (tests/conftest.py's new_database), and reads the console link it
+prints. `launch` starts Debian's Chromium through Playwright (its
 own browser download is not used). Pages are driven like a user drives them; waits poll for a
 state with a deadline (`wait_ready`), never sleep.
 """
@@ -13,12 +14,9 @@ import json
 import re
 import shutil
 import time
-import uuid
 from pathlib import Path
 
 import jwt
-import psycopg
-from psycopg import sql
 
 from tests.conftest import TEST_SECRET as SECRET
 from tests.http_server import Server
@@ -26,27 +24,6 @@ BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--no-first-run", "--disable-sync", "--disable-quic"]
 VIEWPORT = {"width": 1280, "height": 800}
-
-
-def _with_database(url: str, name: str) -> str:
-    info = psycopg.conninfo.conninfo_to_dict(url)
-    info["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**info)
-
-
-class Database:
-    """A fresh database on the server of `server_url`, dropped by `drop()`."""
-
-    def __init__(self, server_url: str):
-        self.server_url = server_url
-        self.name = f"crux_console_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
-        self.url = _with_database(server_url, self.name)
-
-    def drop(self) -> None:
-        with psycopg.connect(self.server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
 
 
 class Demo(Server):

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.console.harness import ORDER, VIEWPORT, Database, Demo, fill_entity, launch, paste_rules, sign_in, visit
+from tests.console.harness import ORDER, VIEWPORT, Demo, fill_entity, launch, paste_rules, sign_in, visit
 
 CUSTOMER = {"class": "customer", "risk": 3, "country": "IN"}
 MISTAKES = [
@@ -134,24 +134,20 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    from tests.conftest import _server_url
+    from tests.conftest import _server_url, new_database
     args.out.mkdir(parents=True, exist_ok=True)
-    database = Database(_server_url())
-    try:
-        with tempfile.TemporaryDirectory(prefix="crux-shots-") as work:
-            demo = Demo(database.url, Path(work))
-            try:
-                prepare(demo)
-                with sync_playwright() as playwright:
-                    browser = launch(playwright)
-                    try:
-                        run(demo, browser, args.out)
-                    finally:
-                        browser.close()
-            finally:
-                demo.stop()
-    finally:
-        database.drop()
+    with new_database(_server_url(), "crux_shots") as url, tempfile.TemporaryDirectory(prefix="crux-shots-") as work:
+        demo = Demo(url, Path(work))
+        try:
+            prepare(demo)
+            with sync_playwright() as playwright:
+                browser = launch(playwright)
+                try:
+                    run(demo, browser, args.out)
+                finally:
+                    browser.close()
+        finally:
+            demo.stop()
 
 
 if __name__ == "__main__":
