@@ -25,10 +25,12 @@ const ROUTES = [
   ["/console/simulate", "simulate"],
   ["/console/instances", "instances"],
   ["/console/instance", "instance"],
+  ["/console/events", "events"],
+  ["/console/webhooks", "webhooks"],
 ];
 
-// The pages in the menu; `show` hides what the user could not use at all. Pages for the calls of
-// SPEC §8-§9 (engines and workers, events, webhooks) join this list when those calls exist.
+// The pages in the menu; `show` hides what the user could not use at all. The engines and
+// workers page (SPEC §8, wfenginelist) joins this list when that call exists.
 const NAV = [
   ["Overview", "/console/"],
   ["Slices", "/console/slices"],
@@ -40,6 +42,8 @@ const NAV = [
   ["Workflows", "/console/workflows"],
   ["Simulator", "/console/simulate"],
   ["Instances", "/console/instances"],
+  ["Events", "/console/events", () => can("report")],
+  ["Webhooks", "/console/webhooks", () => can("config") || can("report")],
 ];
 
 function match(path) {
