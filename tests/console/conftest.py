@@ -48,7 +48,8 @@ def page(browser):
     tab.on("pageerror", lambda err: problems.append(f"page error: {err}"))
     tab.on("console", lambda msg: msg.type == "error" and not EXPECTED_CONSOLE.search(msg.text)
            and problems.append(f"console: {msg.text}"))
-    tab.on("dialog", lambda dlg: (problems.append(f"unexpected dialog: {dlg.message}"), dlg.dismiss()))
+    tab.on("dialog", lambda dlg: dlg.accept() if dlg.type == "beforeunload"      # leaving unsaved changes
+           else (problems.append(f"unexpected dialog: {dlg.message}"), dlg.dismiss()))
     yield tab
     context.close()
     assert not problems, problems

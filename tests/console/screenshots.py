@@ -30,6 +30,7 @@ def prepare(demo: Demo) -> None:
     demo.ok("configset", {"slice": 1, "name": "max_discount", "val": "25", "descr": "percent"})
     demo.ok("capgrant", {"user": "ann", "cap": ["report"]})
     demo.ok("capgrant", {"user": "raj", "app": ["retail"], "cap": ["schema", "ruleset"]})
+    demo.ok("webhooknew", {"name": "crm", "url": "http://127.0.0.1:9/crux", "kinds": ["done", "aborted"], "secret": "t0ps3cret"})
     for entity in ("cust-42", "cust-43", "cust-44"):
         started = demo.ok("wfinstancenew", {"slice": 1, "app": "onboarding", "workflow": "onboarding", "entityid": entity,
                                             "entity": CUSTOMER})
@@ -52,6 +53,7 @@ def shoot(page, out: Path, name: str) -> None:
 def run(demo: Demo, browser, out: Path) -> None:
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
+    page.on("dialog", lambda dlg: dlg.accept())    # leaving a page with unsaved changes
     base = demo.base
     page.goto(f"{base}/console/")
     page.get_by_role("heading", name="Sign in").wait_for()
@@ -63,7 +65,8 @@ def run(demo: Demo, browser, out: Path) -> None:
         ("/console/config", "config", "config"), ("/console/schemas", "schemas", "schemas"),
         ("/console/schemas/B/1/retail/order", "schema", "schema"), ("/console/rulesets", "rulesets", "rulesets"),
         ("/console/rulesets/1/retail/order/main", "ruleset", "ruleset"), ("/console/workflows", "rulesets", "workflows"),
-        ("/console/instances", "instances", "instances"),
+        ("/console/instances", "instances", "instances"), ("/console/events", "events", "events"),
+        ("/console/webhooks", "webhooks", "webhooks"),
     ]:
         visit(page, f"{base}{path}", ready)
         shoot(page, out, name)

@@ -209,3 +209,17 @@ def test_the_simulator_explains_an_inactive_slice(page, demo):
     expect(page.locator(".results")).to_contain_text(f"slice {copy} is not active")
     page.get_by_role("button", name=f"Activate slice {copy} now").click()
     expect(page.locator("[data-result=tasks]")).to_contain_text("freeship")
+
+
+def test_leaving_unsaved_rules_asks_first(page, demo):
+    sign_in(page, demo, "/console/rulesets/new?slice=1&app=retail&class=order", ready="ruleset")
+    page.get_by_role("button", name="Add a condition to rule 0").click()    # an edit
+    expect(page.locator(".status")).to_contain_text("unsaved changes")
+    page.locator("#nav").get_by_role("link", name="Slices").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Leave without saving?")
+    dialog.get_by_role("button", name="Cancel").click()
+    assert page.url.endswith("class=order")
+    page.locator("#nav").get_by_role("link", name="Slices").click()
+    page.get_by_role("dialog").get_by_role("button", name="Leave").click()
+    wait_ready(page, "slices")

@@ -129,6 +129,7 @@ PAGES = [
     ("/console/simulate", "simulate"), ("/console/simulate?kind=W&slice=1&app=onboarding&class=customer&name=onboarding", "simulate"),
     ("/console/instances", "instances"),
     ("/console/instance?slice=1&app=onboarding&workflow=onboarding&entityid=nobody", "instance"),
+    ("/console/events", "events"), ("/console/webhooks", "webhooks"),
 ]
 
 

@@ -2,8 +2,8 @@
 // drawn in the page; every link is an ordinary link, so keyboard, history and new tabs work).
 
 import {ApiError, SessionEnded, onExpired} from "./api.js";
-import {button, h, messageList, mount, note, title} from "./dom.js";
-import {go, setRenderer} from "./router.js";
+import {button, confirm, h, messageList, mount, note, title} from "./dom.js";
+import {go, guardLeaving, hasUnsaved, setRenderer} from "./router.js";
 import {can, loadCaps, realm, setToken, signOut, takeFragmentToken, token, user} from "./session.js";
 
 const ROUTES = [
@@ -122,6 +122,7 @@ let renderCount = 0;
 
 async function render(moved = false) {
   const here = ++renderCount;
+  guardLeaving(null);
   delete document.body.dataset.ready;
   if (!token()) {
     drawSignIn();
@@ -170,6 +171,11 @@ document.addEventListener("click", (ev) => {
   ev.preventDefault();
   if (url.pathname === location.pathname && url.search === location.search && url.hash) {
     location.hash = url.hash;
+    return;
+  }
+  if (hasUnsaved()) {
+    confirm("Leave without saving?", h("p", null, "The changes on this page are not saved; leaving drops them."), "Leave")
+      .then((leave) => leave && go(url.pathname + url.search));
     return;
   }
   go(url.pathname + url.search);

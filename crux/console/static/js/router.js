@@ -1,6 +1,21 @@
 // Moving between pages without reloading: pages call go(url); main.js draws the page.
 
 let renderer = () => {};
+let unsaved = null;
+
+/** A page with unsaved changes says so (`check()` -> true while there are some): leaving it by a
+ *  link asks first, and closing or reloading the tab lets the browser ask. Cleared by each page. */
+export function guardLeaving(check) {
+  unsaved = check;
+}
+
+export function hasUnsaved() {
+  return Boolean(unsaved && unsaved());
+}
+
+window.addEventListener("beforeunload", (ev) => {
+  if (hasUnsaved()) ev.preventDefault();
+});
 
 export function setRenderer(fn) {
   renderer = fn;

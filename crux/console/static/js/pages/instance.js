@@ -5,6 +5,7 @@ import {call} from "../api.js";
 import {add, badge, button, h, link, mount, note, section, select, table, time, title} from "../dom.js";
 import {pathOf, runsOf} from "../flow.js";
 import {go, reload, withQuery} from "../router.js";
+import {can} from "../session.js";
 import {timeline} from "../timeline.js";
 import {optionalColumns} from "../instancerows.js";
 import {crumbs, paths, refusal} from "../ui.js";
@@ -46,7 +47,8 @@ export default async function render(view, {query}) {
     crumbs(["Instances", "/console/instances"], [workflow, `/console/instances?workflow=${encodeURIComponent(workflow)}`]),
     title(`${entityid} in ${workflow}`, state,
       inst ? button("Abort…", async (ev) => { const res = await abortInstance(inst, ev.currentTarget); if (res && res.ok) reload(); }, {kind: "danger"}) : null),
-    h("p", {class: "muted"}, `App ${app}, slice ${slice}. `, link("Try a step in the simulator", paths.simulate({kind: "W", slice, app, name: workflow}))),
+    h("p", {class: "muted"}, `App ${app}, slice ${slice}. `, link("Try a step in the simulator", paths.simulate({kind: "W", slice, app, name: workflow})),
+      can("report") ? [" · ", link("its events", `/console/events?${new URLSearchParams({workflow, entityid})}`)] : null),
     open.ok ? null : refusal(open.messages),
     section("Open steps", table(stepColumns, rows, {empty: "No open step: the instance is not live.", class: "open-steps"})),
     section("Path", runs.length > 1 ? h("div", {class: "fields"}, h("label", {class: "field"}, "Run",

@@ -4,7 +4,7 @@
 import {call, must} from "../api.js";
 import {add, badge, button, confirm, field, h, link, mount, note, section, title, toast} from "../dom.js";
 import {draw, layout} from "../graph.js";
-import {go, reload, withQuery} from "../router.js";
+import {go, guardLeaving, reload, withQuery} from "../router.js";
 import {KINDS, editable, newRule, schemaIndex} from "../rules.js";
 import {RuleTable} from "../ruletable.js";
 import {canOn} from "../session.js";
@@ -81,6 +81,7 @@ export default async function render(view, {params, query, kind}) {
   const index = schemaIndex(schema);
   const callables = (ctx.siblings || []).map((r) => r.name);
   let dirty = false;
+  guardLeaving(() => dirty);
   const status = h("span", {class: "status", "aria-live": "polite"});
   const setDirty = () => {
     if (!dirty) {
@@ -114,6 +115,7 @@ export default async function render(view, {params, query, kind}) {
       view.querySelector(".problem-summary")?.scrollIntoView({block: "nearest"});
       return;
     }
+    dirty = false;
     toast(isNew ? `${K.word} ${payload.name} created (inactive)` : `${K.word} ${payload.name} saved`);
     if (isNew) go(pagePath(kind, slice, app, cls, payload.name));
     else reload();
@@ -140,7 +142,9 @@ export default async function render(view, {params, query, kind}) {
     if (!active) tools.appendChild(button("Delete…", remove, {kind: "danger"}));
   }
   if (!isNew) {
-    tools.appendChild(link("Try it in the simulator", paths.simulate({kind, slice, app, class: cls, name: ctx.name}), {class: "btn"}));
+    if (kind === "W" || !ctx.doc.is_internal) {
+      tools.appendChild(link("Try it in the simulator", paths.simulate({kind, slice, app, class: cls, name: ctx.name}), {class: "btn"}));
+    }
     if (kind === "W") tools.appendChild(link("Diagram", paths.diagram(slice, app, ctx.name), {class: "btn"}));
   }
   tools.appendChild(h("span", {class: "spacer"}));

@@ -3,7 +3,7 @@
 
 import {call, must} from "../api.js";
 import {add, badge, button, confirm, field, h, link, mount, note, section, select, showProblems, title, toast} from "../dom.js";
-import {go, reload, withQuery} from "../router.js";
+import {go, guardLeaving, reload, withQuery} from "../router.js";
 import {KINDS, VALTYPES} from "../rules.js";
 import {canOn} from "../session.js";
 import {act, appPicker, apps as appList, crumbs, paths, slicePicker, slices} from "../ui.js";
@@ -103,6 +103,7 @@ export default async function render(view, {params, query}) {
   const canEdit = await canOn("schema", app);
   const users = isNew ? [] : (await must(`${K.prefix}list`, {slice, app, class: params.class}))[K.listKey];
   let dirty = false;
+  guardLeaving(() => dirty);
   const status = h("span", {"aria-live": "polite"});
   const onChange = () => { if (!dirty) { dirty = true; mount(status, badge("unsaved changes", "warn")); } };
 
@@ -143,6 +144,7 @@ export default async function render(view, {params, query}) {
       mount(status, badge(`${marks.length} problem${marks.length === 1 ? "" : "s"}`, "bad"));
       return;
     }
+    dirty = false;
     toast(`Schema of ${payload.class} ${isNew ? "created" : "saved"}`);
     if (isNew) go(paths.schema(kind, payload.slice, payload.app, payload.class));
     else reload();
