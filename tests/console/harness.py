@@ -84,8 +84,14 @@ def launch(playwright):
 
 
 def wait_ready(page, name: str, timeout: float = 30_000) -> None:
-    """Until the console has drawn page `name` (main.js sets body[data-ready] when a page is done)."""
-    page.wait_for_selector(f"body[data-ready='{name}']", state="attached", timeout=timeout)
+    """Until the console has drawn page `name` (main.js sets body[data-ready] when a page is done);
+    when it does not, the error says what the page shows instead."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    try:
+        page.wait_for_selector(f"body[data-ready='{name}']", state="attached", timeout=timeout)
+    except PlaywrightTimeout:
+        shown = page.evaluate("() => [document.body.dataset.ready, document.body.innerText.slice(0, 800)]")
+        raise AssertionError(f"page {name} not drawn at {page.url}; ready={shown[0]!r}, the page shows:\n{shown[1]}") from None
 
 
 def visit(page, url: str, ready: str) -> None:
