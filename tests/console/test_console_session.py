@@ -4,6 +4,7 @@ refuses, what a read-only user sees, values from the database shown as text, eve
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import jwt
 from playwright.sync_api import expect
@@ -161,3 +162,21 @@ def test_the_console_is_usable_with_the_keyboard(page, demo):
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_have_count(0)
     assert demo.ok("realmslicelist", {})["slices"] == before
+
+
+def test_a_user_without_capabilities_may_still_evaluate(page, demo):
+    """breapplyrules and wfinstancetry are open to every user of the realm: without the rights to
+    read the rules, the simulator takes the ruleset's name and the entity as JSON."""
+    sign_in(page, demo, "/console/simulate", token=demo.mint("eve"), ready="simulate")
+    expect(page.get_by_text("may run rulesets but not list or read them")).to_be_visible()
+    page.get_by_label("App").fill("retail")
+    page.get_by_label("Ruleset").fill("main")
+    page.get_by_label("Class").fill("order")
+    page.get_by_role("button", name="Use").click()
+    wait_ready(page, "simulate")
+    entity = {"class": "order", "amount": "60", "items": "1", "channel": "web", "member": "false", "tier": "none",
+              "country": "IN", "placed": "2026-03-01T10:00:00Z"}
+    page.get_by_label("Entity (JSON)").fill(json.dumps(entity))
+    page.get_by_role("button", name="Run the rules").click()
+    expect(page.locator("[data-result=tasks]")).to_contain_text("freeship")
+    expect(page.locator(".trace-visit").first).to_contain_text("main")

@@ -117,3 +117,38 @@ export class EntityForm {
     return this.attrs.map((a) => [a.attr, checkValue(a, this.controls.get(a.attr).value)]).filter(([, p]) => p);
   }
 }
+
+/** The entity as JSON text, for a user who may evaluate but not read the schema (evaluations are
+ *  open to every user of the realm; reading rule data needs report, schema or ruleset). */
+export class JsonEntityForm {
+  constructor(cls, {values = {}} = {}) {
+    this.text = h("textarea", {id: "entity-json", rows: 8, spellcheck: false, data: {path: "entity"}});
+    this.text.value = values.json ?? JSON.stringify(cls ? {class: cls} : {}, null, 1);
+    const message = h("small", {class: "check", id: "entity-json-check", "aria-live": "polite"});
+    this.text.setAttribute("aria-describedby", message.id);
+    this.text.addEventListener("input", () => {
+      message.textContent = typeof this.entity === "object" ? "" : "must be a JSON object";
+    });
+    this.el = h("div", {class: "entity-form"},
+      h("div", {class: "field"}, h("label", {for: "entity-json"}, "Entity (JSON)"), this.text, message,
+        h("small", {class: "hint"}, "Its attributes and their values, as the service takes them (you may not read the schema).")));
+  }
+
+  get values() {
+    return {json: this.text.value};
+  }
+
+  set values(values) {
+    this.text.value = values.json ?? "";
+    this.text.dispatchEvent(new Event("input"));
+  }
+
+  get entity() {
+    try {
+      const parsed = JSON.parse(this.text.value);
+      return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? parsed : this.text.value;
+    } catch (err) {
+      return this.text.value;
+    }
+  }
+}

@@ -2,9 +2,9 @@
 // wfinstancetry (a workflow step, a dry run) with a level 2 trace; the result, the trace rule by
 // rule, and the call as curl. The last inputs of each ruleset are kept in this browser.
 
-import {call, curl, must} from "../api.js";
+import {call, curl} from "../api.js";
 import {add, badge, button, chip, field, h, link, mount, note, section, select, showProblems, table, title, toast} from "../dom.js";
-import {EntityForm} from "../entityform.js";
+import {EntityForm, JsonEntityForm} from "../entityform.js";
 import {go, withQuery} from "../router.js";
 import {KINDS} from "../rules.js";
 import {can, realm} from "../session.js";
@@ -75,8 +75,11 @@ export default async function render(view, {query}) {
   const app = query.get("app") || (apps && apps[0]?.name) || "";
   const listed = app ? await call(`${K.prefix}list`, kind === "B" ? {slice, app, is_internal: false} : {slice, app}) : {ok: true, data: {[K.listKey]: []}};
   const entries = listed.ok ? listed.data[K.listKey].filter((r) => kind === "W" || !r.is_internal) : [];
+  // a user who may evaluate but not list rulesets names the ruleset (and class) himself
+  const manual = apps === null || (!listed.ok && listed.status === 403);
   let chosen = entries.find((r) => r.name === query.get("name") && (!query.get("class") || r.class === query.get("class")));
   if (!chosen && !query.get("name") && entries.length) chosen = entries[0];
+  if (manual && query.get("name")) chosen = {name: query.get("name"), class: query.get("class") || "", is_active: true};
 
   const kindPick = select([["B", "a ruleset (breapplyrules)"], ["W", "a workflow step (wfinstancetry)"]], kind, {name: "kind"});
   const slicePick = slicePicker(sl, String(slice));
@@ -85,27 +88,37 @@ export default async function render(view, {query}) {
                           chosen ? `${chosen.class}/${chosen.name}` : "", {name: "name", "aria-label": K.word});
   kindPick.addEventListener("change", () => go(withQuery({kind: kindPick.value, name: "", class: "", step: ""}), {replace: true}));
   slicePick.addEventListener("change", () => go(withQuery({slice: slicePick.value}), {replace: true}));
-  appPick.addEventListener("change", () => go(withQuery({app: appPick.value, name: "", class: "", step: ""}), {replace: true}));
+  if (!manual) appPick.addEventListener("change", () => go(withQuery({app: appPick.value, name: "", class: "", step: ""}), {replace: true}));
   namePick.addEventListener("change", () => {
     const [c, n] = namePick.value.split("/");
     go(withQuery({class: c, name: n, step: ""}), {replace: true});
   });
+  const typedName = h("input", {name: "name", value: query.get("name") || "", autocomplete: "off"});
+  const typedClass = h("input", {name: "class", value: query.get("class") || "", autocomplete: "off", size: 12});
+  const pickers = manual
+    ? [field(kind === "W" ? "Workflow" : "Ruleset", typedName), field(kind === "W" ? "Class (optional)" : "Class", typedClass),
+       button("Use", () => go(withQuery({app: appPick.value.trim(), name: typedName.value.trim(), class: typedClass.value.trim(), step: ""}),
+                              {replace: true}))]
+    : field(kind === "W" ? "Workflow" : "Ruleset", entries.length ? namePick : h("input", {disabled: true, value: `no ${K.plural}`}));
   add(view, title("Simulator"),
     h("form", {class: "inline filters", onsubmit: (ev) => ev.preventDefault()},
-      field("Try", kindPick), field("Slice", slicePick), field("App", appPick),
-      field(kind === "W" ? "Workflow" : "Ruleset", entries.length ? namePick : h("input", {disabled: true, value: `no ${K.plural}`}))),
-    listed.ok ? null : refusal(listed.messages));
+      field("Try", kindPick), field("Slice", slicePick), field("App", appPick), pickers),
+    manual ? note(`You may run ${K.plural} but not list or read them: name the ${K.word} and give the entity as JSON.`, "info")
+      : listed.ok ? null : refusal(listed.messages));
   if (!chosen) return;
 
   const cls = chosen.class, name = chosen.name;
-  const schema = await must(`${K.schemaPrefix}get`, {slice, app, class: cls});
+  const read = await call(`${K.schemaPrefix}get`, {slice, app, class: cls});
+  const schema = read.ok ? read.data : null;
   const key = memoryKey(kind, app, cls, name);
   const past = remembered(key);
   const last = past[0] || {};
-  const form = new EntityForm(schema, {skip: kind === "W" ? ["step", "stepfailed"] : [], values: last.entity || {}});
-  const stepAttr = schema.patternschema.find((a) => a.attr === "step");
-  const stepPick = kind === "W" ? select((stepAttr && stepAttr.vals) || ["START"], query.get("step") || last.step || "START",
-                                         {id: "sim-step", data: {path: "step"}}) : null;
+  const form = schema ? new EntityForm(schema, {skip: kind === "W" ? ["step", "stepfailed"] : [], values: last.entity || {}})
+    : new JsonEntityForm(cls, {values: last.entity || {}});
+  const stepAttr = schema && schema.patternschema.find((a) => a.attr === "step");
+  const stepPick = kind !== "W" ? null : stepAttr
+    ? select(stepAttr.vals || ["START"], query.get("step") || last.step || "START", {id: "sim-step", data: {path: "step"}})
+    : h("input", {id: "sim-step", value: query.get("step") || last.step || "START", data: {path: "step"}, size: 14});
   const failed = kind === "W" ? h("input", {type: "checkbox", id: "sim-failed", checked: Boolean(last.stepfailed), data: {path: "stepfailed"}}) : null;
   const results = h("div", {class: "results", "aria-live": "polite"});
   const formBox = h("div", {class: "panel"});
@@ -119,7 +132,7 @@ export default async function render(view, {query}) {
 
   const payload = () => kind === "W"
     ? {slice, app, workflow: name, step: stepPick.value, stepfailed: failed.checked, entity: form.entity, trace: 2}
-    : {slice, app, class: cls, ruleset: name, entity: form.entity, trace: 2};
+    : {slice, app, ...(cls ? {class: cls} : {}), ruleset: name, entity: form.entity, trace: 2};
   const callName = kind === "W" ? "wfinstancetry" : "breapplyrules";
   const curlBox = h("pre", {class: "curl", tabindex: "0", "aria-label": "The call as curl"});
   const showCurl = () => { curlBox.textContent = curl(callName, payload()); };
@@ -157,7 +170,7 @@ export default async function render(view, {query}) {
   };
 
   mount(formBox,
-    h("h2", null, `Entity of class ${cls}`),
+    h("h2", null, cls ? `Entity of class ${cls}` : "Entity"),
     earlier ? field("Earlier inputs", earlier) : null,
     kind === "W" ? h("div", {class: "fields"}, field("Step", stepPick), h("label", {class: "check"}, failed, "the step failed (stepfailed)")) : null,
     h("form", {id: "sim-form", onsubmit: run}, form.el,
