@@ -207,17 +207,17 @@ export class RuleTable {
 
   termEditor(rule, term, path, j, redraw) {
     const type = this.index.typeOf(term.attr);
-    const attrOptions = [...this.index.attrs.keys()].map((n) => [n, n]);
-    const taskOptions = this.index.tasks.map((t) => [t, `task ${t} (in the action set)`]);
-    if (!type) attrOptions.unshift([term.attr, `${term.attr} (unknown)`]);
-    const attr = select([...attrOptions, ...taskOptions], term.attr,
-      {"aria-label": `Condition ${j}: attribute`, data: {path: `${path}.attr`}, onchange: (ev) => {
+    const attr = h("select", {"aria-label": `Condition ${j}: attribute`, data: {path: `${path}.attr`}, onchange: (ev) => {
         term.attr = ev.target.value;
         const t = this.index.typeOf(term.attr);
         if (!opsFor(t).includes(term.op)) term.op = "eq";
         term.val = defaultLiteral(t, this.index.vals(term.attr));
         redraw(); this.changed();
-      }});
+      }},
+      type ? null : h("option", {value: term.attr}, `${term.attr} (unknown)`),
+      h("optgroup", {label: "Attributes"}, [...this.index.attrs.keys()].map((n) => h("option", {value: n}, n))),
+      this.index.tasks.length ? h("optgroup", {label: "Tasks already in the action set"}, this.index.tasks.map((t) => h("option", {value: t}, t))) : null);
+    attr.value = term.attr;
     const ops = opsFor(type);
     const op = select((ops.includes(term.op) ? ops : [term.op, ...ops]).map((o) => [o, `${OP_TEXT[o] || o} (${o})`]), term.op,
       {"aria-label": `Condition ${j}: operator`, data: {path: `${path}.op`}, onchange: (ev) => { term.op = ev.target.value; this.changed(); }});
