@@ -45,9 +45,9 @@ def root():
 
 
 def _shell() -> str:
-    """index.html with a modulepreload link for every script, so the browser fetches the modules
-    at once instead of discovering them import by import."""
-    scripts = sorted(p.relative_to(STATIC).as_posix() for p in (STATIC / "js").rglob("*.js"))
+    """index.html with a modulepreload link for every shared script (not the pages' own, of which
+    a visit needs one), so the browser fetches them at once instead of import by import."""
+    scripts = sorted(p.relative_to(STATIC).as_posix() for p in (STATIC / "js").glob("*.js"))
     links = "\n".join(f'<link rel="modulepreload" href="/console/static/{name}">' for name in scripts)
     return (STATIC / "index.html").read_text().replace("<!-- modulepreload -->", links)
 
