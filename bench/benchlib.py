@@ -1,11 +1,15 @@
 """What the benchmarks share: the shared workload generator, benchmark databases, a gunicorn
-server, a small keep-alive HTTP client, CPU time of processes, and percentiles."""
+server, a small keep-alive HTTP client, load generator processes (closed or open loop, started
+together, their latencies and the CPU they cost), CPU time of processes, percentiles, and
+alternating rounds of measurements."""
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -64,6 +68,20 @@ def create_database(server_url: str, name: str) -> str:
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return database_url(server_url, name)
+
+
+def prepare_crux_database(url: str, settings, realm: str, admin: str) -> None:
+    """Crux's migrations, and a realm with its admin, in the (fresh) database of `url`."""
+    from crux.services.admin import create_realm
+    from crux.store.db import Database
+    from crux.store.migrate import upgrade
+    upgrade(url, settings.schema_dir)
+    db = Database(settings, url)
+    db.pool.open(wait=True)
+    try:
+        create_realm(db, realm, "benchmark realm", admin)
+    finally:
+        db.close()
 
 
 def database_cpu_seconds(url: str) -> float:
@@ -214,3 +232,129 @@ def percentile_ms(sorted_seconds: list[float], p: float) -> float | None:
         return None
     k = min(len(sorted_seconds) - 1, round(p / 100 * (len(sorted_seconds) - 1)))
     return 1000 * sorted_seconds[k]
+
+
+# ---- load generators ---------------------------------------------------------------------------
+
+class Pacer:
+    """Closed loop (rate None), or open loop at `rate` calls/s: `due()` is the time a call is
+    scheduled for, and latency counts from it. Client `index` of `clients` starts `index/clients`
+    of an interval late, so the clients' calls interleave evenly (the server is offered a steady
+    stream at the total rate, not all clients' calls at the same instants)."""
+
+    def __init__(self, rate: float | None, start: float, index: int = 0, clients: int = 1):
+        self.interval = None if not rate else 1.0 / rate
+        self.next = start if self.interval is None else start + self.interval * index / clients
+
+    def due(self) -> float:
+        now = time.perf_counter()
+        if self.interval is None:
+            return now
+        if self.next > now:
+            time.sleep(self.next - now)
+        due, self.next = self.next, self.next + self.interval
+        return due
+
+
+def synchronised(client_fn):
+    """Connect, report ready, wait for the common start; then run with (start, warm, stop)."""
+    def run(index, port, token, clock, go, ready, out, *args):
+        client = Client(port, token)
+        ready.put(index)
+        go.wait()
+        client_fn(index, client, *clock, *args, out)
+    run.__name__ = client_fn.__name__
+    return run
+
+
+class Tally:
+    """Calls, failures and latencies (counted from each call's due time, after the warm-up)."""
+
+    def __init__(self, client: Client, warm: float):
+        self.client, self.warm = client, warm
+        self.calls, self.errors, self.first_error = 0, 0, None
+        self.latencies: list[float] = []
+
+    def post(self, path: str, payload: dict, due: float) -> dict | None:
+        status, body = self.client.post(path, payload)
+        end = time.perf_counter()
+        self.calls += 1
+        if status != 200:
+            self.errors += 1
+            self.first_error = self.first_error or body
+            return None
+        if due >= self.warm:
+            self.latencies.append(end - due)
+        return body
+
+    def report(self, new: list[float] | None = None) -> dict:
+        return {"done": self.latencies, "new": new or [], "errors": self.errors, "calls": self.calls,
+                "cpu": time.process_time(), "first_error": self.first_error}
+
+
+def cpu_sample(server: Server, url: str) -> dict[str, float]:
+    """CPU seconds used so far by the server's processes and by the database's backends serving it."""
+    return {"server": server.cpu_seconds(), "database": database_cpu_seconds(url)}
+
+
+def run_clients(specs: list, server: Server, url: str, token: str, seconds: float, warmup: float = 2.0) -> dict:
+    """Run one load generator process per (fn, extra args) of `specs` on `server` (serving the
+    database of `url`) for warmup + seconds, all starting together: each runs
+    fn(index, client, start, warm, stop, *extra, out) and puts its Tally's report on `out`.
+    Latencies count after the warmup; CPU per call (server, database, generator) counts every
+    call of the run. -> calls, per_second, p50_ms, p99_ms, mean_ms, errors, cpu_ms_per_call..."""
+    ctx = mp.get_context("fork")
+    out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    clock = ctx.Array("d", 3)
+    procs = []
+    for i, (fn, extra) in enumerate(specs):
+        proc = ctx.Process(target=synchronised(fn), args=(i, server.port, token, clock, go, ready, out, *extra))
+        proc.start()
+        procs.append(proc)
+    for _ in procs:
+        ready.get()
+    before = cpu_sample(server, url)
+    start = time.perf_counter() + 0.05
+    clock[0], clock[1], clock[2] = start, start + warmup, start + warmup + seconds
+    go.set()
+    parts = [out.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    done = sorted(x for p in parts for x in p["done"])
+    new = [x for p in parts for x in p["new"]]
+    calls = sum(p["calls"] for p in parts)
+    after = cpu_sample(server, url)
+    cpu = {"generator": sum(p["cpu"] for p in parts), **{k: after[k] - before[k] for k in after}}
+    return {"calls": len(done), "per_second": len(done) / seconds, "p50_ms": percentile_ms(done, 50),
+            "p99_ms": percentile_ms(done, 99), "mean_ms": 1000 * statistics.fmean(done) if done else None,
+            "new_calls": len(new), "errors": sum(p["errors"] for p in parts),
+            "first_error": next((p["first_error"] for p in parts if p["first_error"]), None),
+            "cpu_ms_per_call": {k: round(1000 * v / max(1, calls), 3) for k, v in cpu.items()}}
+
+
+def row_text(label: str, res: dict) -> str:
+    def f(v):
+        return "-" if v is None else f"{v:8.2f}"
+    cpu = " ".join(f"{k} {v:.2f}" for k, v in res["cpu_ms_per_call"].items())
+    return (f"  {label:<40} {res['per_second']:7.0f}/s  p50 {f(res['p50_ms'])} ms  p99 {f(res['p99_ms'])} ms"
+            f"  ({res['calls']} calls, {res['errors']} errors; cpu ms/call: {cpu})")
+
+
+def median_run(runs: list[dict], key: str = "per_second") -> dict:
+    """The run with the median `key` (throughput unless told), carrying every round's figures."""
+    ordered = sorted(runs, key=lambda r: float("inf") if r[key] is None else r[key])
+    mid = dict(ordered[(len(ordered) - 1) // 2])
+    mid["rounds"] = [{k: r[k] for k in ("per_second", "p50_ms", "p99_ms")} for r in runs]
+    return mid
+
+
+def alternate(rounds: int, labels: tuple[str, ...], runs) -> dict[str, dict]:
+    """Run the loads in turn `rounds` times (noise from elsewhere hits both alike);
+    print every round and return each one's median round."""
+    got: dict[str, list] = {label: [] for label in labels}
+    for i in range(rounds):
+        for label, fn in zip(labels, runs, strict=True):
+            res = fn()
+            got[label].append(res)
+            print(row_text(f"{label} (round {i + 1})", res), flush=True)
+    return {label: median_run(rs) for label, rs in got.items()}

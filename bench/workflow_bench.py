@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import platform
 import statistics
@@ -40,8 +39,21 @@ import sys
 import time
 from pathlib import Path
 
-from benchlib import (HERE, REPO, Client, Server, create_database, database_cpu_seconds, percentile_ms,
-                      workload_generator)
+from benchlib import (
+    HERE,
+    REPO,
+    Client,
+    Pacer,
+    Server,
+    Tally,
+    alternate,
+    create_database,
+    median_run,
+    prepare_crux_database,
+    row_text,
+    run_clients,
+    workload_generator,
+)
 
 sys.path.insert(0, str(REPO))
 
@@ -81,62 +93,6 @@ def make_app():
 
 
 # ---- the load generator -----------------------------------------------------------------------
-
-class Pacer:
-    """Closed loop (rate None), or open loop at `rate` calls/s: `due()` is the time a call is
-    scheduled for, and latency counts from it. Client `index` of `clients` starts `index/clients`
-    of an interval late, so the clients' calls interleave evenly (the server is offered a steady
-    stream at the total rate, not all clients' calls at the same instants)."""
-
-    def __init__(self, rate: float | None, start: float, index: int = 0, clients: int = 1):
-        self.interval = None if not rate else 1.0 / rate
-        self.next = start if self.interval is None else start + self.interval * index / clients
-
-    def due(self) -> float:
-        now = time.perf_counter()
-        if self.interval is None:
-            return now
-        if self.next > now:
-            time.sleep(self.next - now)
-        due, self.next = self.next, self.next + self.interval
-        return due
-
-
-def _synchronised(client_fn):
-    """Connect, report ready, wait for the common start; then run with (start, warm, stop)."""
-    def run(index, port, token, clock, go, ready, out, *args):
-        client = Client(port, token)
-        ready.put(index)
-        go.wait()
-        client_fn(index, client, *clock, *args, out)
-    run.__name__ = client_fn.__name__
-    return run
-
-
-class Tally:
-    """Calls, failures and latencies (counted from each call's due time, after the warm-up)."""
-
-    def __init__(self, client: Client, warm: float):
-        self.client, self.warm = client, warm
-        self.calls, self.errors, self.first_error = 0, 0, None
-        self.latencies: list[float] = []
-
-    def post(self, path: str, payload: dict, due: float) -> dict | None:
-        status, body = self.client.post(path, payload)
-        end = time.perf_counter()
-        self.calls += 1
-        if status != 200:
-            self.errors += 1
-            self.first_error = self.first_error or body
-            return None
-        if due >= self.warm:
-            self.latencies.append(end - due)
-        return body
-
-    def report(self, new: list[float] | None = None) -> dict:
-        return {"done": self.latencies, "new": new or [], "errors": self.errors, "calls": self.calls,
-                "cpu": time.process_time(), "first_error": self.first_error}
-
 
 def _workflow_client(index: int, client: Client, start: float, warm: float, stop: float,
                      rate: float | None, clients: int, steps: list[str], out) -> None:
@@ -178,50 +134,16 @@ def _reference_client(index: int, client: Client, start: float, warm: float, sto
     out.put(tally.report())
 
 
-def _cpu_sample(server: Server, url: str) -> dict[str, float]:
-    """CPU seconds used so far by the server's processes and by the database's backends serving it."""
-    return {"server": server.cpu_seconds(), "database": database_cpu_seconds(url)}
-
-
 def run_load(kind: str, clients: int, seconds: float, server: Server, url: str, token: str, *,
              rate: float | None = None, warmup: float = 2.0) -> dict:
-    """Run `clients` generator processes on `server` (serving the database of `url`) for
-    warmup + seconds; latencies count after the warmup. CPU per call (server, database,
-    generator) counts every call of the run."""
-    ctx = mp.get_context("fork")
-    out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    clock = ctx.Array("d", 3)
+    """Run `clients` generator processes of `kind` (workflow, reference) on `server` (serving the
+    database of `url`) for warmup + seconds (benchlib.run_clients)."""
     steps = [f"s{i}" for i in range(1, 101)]
     ref_ids = reference_ids(url, clients) if kind == "reference" else None
     per_client = None if rate is None else rate / clients
-    procs = []
-    for i in range(clients):
-        if kind == "workflow":
-            target, extra = _synchronised(_workflow_client), (per_client, clients, steps)
-        else:
-            target, extra = _synchronised(_reference_client), (per_client, clients, ref_ids[i])
-        proc = ctx.Process(target=target, args=(i, server.port, token, clock, go, ready, out, *extra))
-        proc.start()
-        procs.append(proc)
-    for _ in procs:
-        ready.get()
-    before = _cpu_sample(server, url)
-    start = time.perf_counter() + 0.05
-    clock[0], clock[1], clock[2] = start, start + warmup, start + warmup + seconds
-    go.set()
-    parts = [out.get() for _ in procs]
-    for proc in procs:
-        proc.join()
-    done = sorted(x for p in parts for x in p["done"])
-    new = [x for p in parts for x in p["new"]]
-    calls = sum(p["calls"] for p in parts)
-    after = _cpu_sample(server, url)
-    cpu = {"generator": sum(p["cpu"] for p in parts), **{k: after[k] - before[k] for k in after}}
-    return {"calls": len(done), "per_second": len(done) / seconds, "p50_ms": percentile_ms(done, 50),
-            "p99_ms": percentile_ms(done, 99), "mean_ms": 1000 * statistics.fmean(done) if done else None,
-            "new_calls": len(new), "errors": sum(p["errors"] for p in parts),
-            "first_error": next((p["first_error"] for p in parts if p["first_error"]), None),
-            "cpu_ms_per_call": {k: round(1000 * v / max(1, calls), 3) for k, v in cpu.items()}}
+    specs = [(_workflow_client, (per_client, clients, steps)) if kind == "workflow"
+             else (_reference_client, (per_client, clients, ref_ids[i])) for i in range(clients)]
+    return run_clients(specs, server, url, token, seconds, warmup)
 
 
 # ---- database preparation ---------------------------------------------------------------------
@@ -237,17 +159,7 @@ def _server_url(given: str | None) -> str:
 def prepare_database(url: str, settings) -> None:
     """Migrations, the realm with its app, and the reference table."""
     import psycopg
-
-    from crux.services.admin import create_realm
-    from crux.store.db import Database
-    from crux.store.migrate import upgrade
-    upgrade(url, settings.schema_dir)
-    db = Database(settings, url)
-    db.pool.open(wait=True)
-    try:
-        create_realm(db, REALM, "benchmark realm", ADMIN)
-    finally:
-        db.close()
+    prepare_crux_database(url, settings, REALM, ADMIN)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("""CREATE TABLE bench_ref (
             id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
@@ -336,34 +248,6 @@ def define_workflow(port: int, token: str) -> None:
 
 # ---- the run ----------------------------------------------------------------------------------
 
-def _row(label: str, res: dict) -> str:
-    def f(v):
-        return "-" if v is None else f"{v:8.2f}"
-    cpu = " ".join(f"{k} {v:.2f}" for k, v in res["cpu_ms_per_call"].items())
-    return (f"  {label:<40} {res['per_second']:7.0f}/s  p50 {f(res['p50_ms'])} ms  p99 {f(res['p99_ms'])} ms"
-            f"  ({res['calls']} calls, {res['errors']} errors; cpu ms/call: {cpu})")
-
-
-def _median(runs: list[dict], key: str = "per_second") -> dict:
-    """The run with the median `key` (throughput unless told), carrying every round's figures."""
-    ordered = sorted(runs, key=lambda r: float("inf") if r[key] is None else r[key])
-    mid = dict(ordered[(len(ordered) - 1) // 2])
-    mid["rounds"] = [{k: r[k] for k in ("per_second", "p50_ms", "p99_ms")} for r in runs]
-    return mid
-
-
-def alternate(rounds: int, labels: tuple[str, ...], runs) -> dict[str, dict]:
-    """Run the loads in turn `rounds` times (noise from elsewhere hits both alike);
-    print every round and return each one's median round."""
-    got: dict[str, list] = {label: [] for label in labels}
-    for i in range(rounds):
-        for label, fn in zip(labels, runs):
-            res = fn()
-            got[label].append(res)
-            print(_row(f"{label} (round {i + 1})", res), flush=True)
-    return {label: _median(rs) for label, rs in got.items()}
-
-
 def run(args) -> dict:
     from crux.common import log
     from crux.common.config import Settings
@@ -415,8 +299,8 @@ def run(args) -> dict:
         rounds = []
         for i in range(args.rounds):
             rounds.append(run_load("workflow", args.clients, args.seconds, server, url, token, rate=rate))
-            print(_row(f"markdone offered {rate:.0f}/s, open loop (round {i + 1})", rounds[-1]), flush=True)
-        paced = _median(rounds, "p99_ms")
+            print(row_text(f"markdone offered {rate:.0f}/s, open loop (round {i + 1})", rounds[-1]), flush=True)
+        paced = median_run(rounds, "p99_ms")
         phases["at_reference_rate"] = {"offered_per_second": rate, "clients": args.clients, "markdone": paced}
     finally:
         for each in servers.values():

@@ -18,14 +18,17 @@ def _free_port() -> int:
 
 
 class Server:
-    """`crux serve` (or `crux demo`) in its own process."""
+    """`crux serve` (or `crux demo`) in its own process, with its engine only when asked: engines
+    sweep every realm of the database, and most tests want to control when expiries happen."""
 
-    def __init__(self, database_url: str, tmp_path, workers: int = 1, command: str = "serve"):
+    def __init__(self, database_url: str, tmp_path, workers: int = 1, command: str = "serve", engine: bool = False,
+                 env: dict | None = None):
         self.port = _free_port()
         env = {**os.environ, "CRUX_DATABASE_URL": database_url, "CRUX_JWT_SECRET": TEST_SECRET,
-               "CRUX_HOST": "127.0.0.1", "CRUX_DATA_DIR": str(tmp_path), "CRUX_LOG_LEVEL": "warn"}
+               "CRUX_HOST": "127.0.0.1", "CRUX_DATA_DIR": str(tmp_path), "CRUX_LOG_LEVEL": "warn", **(env or {})}
         self.log = open(tmp_path / f"server-{self.port}.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "crux.cli", command, "--port", str(self.port), "--workers", str(workers)],
+        args = [command, "--port", str(self.port), "--workers", str(workers)] + ([] if engine else ["--no-engine"])
+        self.proc = subprocess.Popen([sys.executable, "-m", "crux.cli", *args],
                                      cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def request(self, method: str, path: str, body=None, token: str | None = None):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from tests.wf_support import APP, CLS, STEPS, WORKFLOWS, setup_flows
+from tests.wf_support import APP, CLS, STEPS, WORKFLOWS, set_steps, setup_flows
 
 
 def _edges(text: str) -> set[str]:
@@ -51,3 +51,47 @@ def test_graph_from_files(tmp_path, run_cli):
     assert 's_x -->|"amount > 100"| n_DONE' in _edges(out)
     code, out = run_cli("workflow", "graph", "--files", str(tmp_path), "--workflow", "main")
     assert 's_sign -.->|"runs"| w_signing[["workflow signing"]]' in _edges(out)
+
+
+def test_graph_shows_step_settings(realm, run_cli):
+    setup_flows(realm)
+    set_steps(realm, "seq", {"a": {"timeout": 30, "attempts": 3, "retrydelay": 5}, "b": {"timeout": 60}, "fix": {}})
+    code, out = run_cli("workflow", "graph", "--realm", realm.name, "--slice", "1", "--app", APP, "--workflow", "seq")
+    assert code == 0, out
+    assert '    s_a["a<br/><i>timeout 30s, 3 attempts, retry after 5s</i>"]' in out.splitlines()
+    assert '    s_b["b<br/><i>timeout 60s</i>"]' in out.splitlines() and '    s_fix["fix"]' in out.splitlines()
+    code, out = run_cli("workflow", "graph", "--realm", realm.name, "--slice", "1", "--app", APP, "--workflow", "seq",
+                        "--format", "dot")
+    assert '    "a" [label="a\\ntimeout 30s, 3 attempts, retry after 5s"];' in out.splitlines()
+
+
+def _flow_files(folder, steps) -> None:
+    (folder / "schema.json").write_text(json.dumps({
+        "class": CLS, "brwf": "W",
+        "patternschema": [{"attr": "step", "valtype": "enum", "vals": ["START"] + STEPS},
+                          {"attr": "stepfailed", "valtype": "bool"}, {"attr": "amount", "valtype": "float"}],
+        "actionschema": {"tasks": STEPS, "properties": ["nextstep", "done"]}}))
+    (folder / "seq.json").write_text(json.dumps({"class": CLS, "name": "seq", "ruleset": WORKFLOWS["seq"],
+                                                 "steps": steps}))
+
+
+def test_load_and_check_step_settings_from_files(realm, run_cli, tmp_path):
+    realm.app_new(APP)
+    steps = {"a": {"timeout": 30, "attempts": 2}}
+    _flow_files(tmp_path, steps)
+    code, out = run_cli("load", str(tmp_path), "--realm", realm.name, "--slice", "1", "--app", APP)
+    assert code == 0, out
+    key = {"slice": 1, "app": APP, "class": CLS, "name": "seq"}
+    assert realm.ok("workflowget", key)["steps"] == steps
+    code, out = run_cli("load", str(tmp_path), "--realm", realm.name, "--slice", "1", "--app", APP)
+    assert "workflow seq: unchanged" in out
+    _flow_files(tmp_path, {"a": {"timeout": 45}})
+    code, out = run_cli("load", str(tmp_path), "--realm", realm.name, "--slice", "1", "--app", APP)
+    assert "workflow seq: updated" in out and realm.ok("workflowget", key)["steps"] == {"a": {"timeout": 45}}
+    code, out = run_cli("rules", "check", str(tmp_path))
+    assert code == 0, out
+    _flow_files(tmp_path, {"a": {"timeout": 0}, "nosuch": {}})
+    code, out = run_cli("rules", "check", str(tmp_path))
+    assert code != 0 and "seq.json: steps.a.timeout: timeout is" in out and "seq.json: steps.nosuch: " in out
+    code, out = run_cli("load", str(tmp_path), "--realm", realm.name, "--slice", "1", "--app", APP)
+    assert code != 0 and "steps.a.timeout: invalid" in out and "steps.nosuch: invalid" in out

@@ -20,7 +20,9 @@ def test_sequential_run_to_done(flows):
     assert isinstance(row_id, int)
     [row] = rows(flows, entityid="e1")
     assert row == {"id": row_id, "entityid": "e1", "slice": 1, "app": APP, "class": "case", "workflow": "seq",
-                   "step": "a", "loggedat": first["loggedat"], "doneat": None, "nextstep": "a", "parent": None}
+                   "step": "a", "loggedat": first["loggedat"], "doneat": None, "nextstep": "a", "parent": None,
+                   "attempt": 1, "dueat": None, "notbefore": None, "leasedby": None, "leaseuntil": None,
+                   "incident": None}
 
     second = done(flows, row_id, "a")
     assert second["tasks"] == [{"b": row_id}]          # one task: the row is updated in place
@@ -268,7 +270,7 @@ def test_history_shows_every_step_with_outcomes_after_done(flows):
         ("z", "done")]
     assert all(h["closedat"] >= h["loggedat"] and h["workflow"] == "par" for h in full)
     assert set(full[0]) == {"wfid", "entityid", "slice", "app", "class", "workflow", "step", "parent",
-                            "loggedat", "closedat", "outcome"}
+                            "loggedat", "closedat", "outcome", "attempt", "worker", "error"}
     # a second run of the same workflow is a new instance; its history follows the first
     again = ids_of(start(flows, "par", "e1"))
     assert len(flows.ok("wfinstancehistory", {"entityid": "e1", "workflow": "par"})["history"]) == 10

@@ -31,8 +31,9 @@ DONE = [rule([("step", "eq", "START")], [], {"done": "true"})]
 def test_workflow_roundtrip(realm, conn):
     onboarding(realm, activate=False)
     got = realm.ok("workflowget", wkey())
-    assert list(got) == ["id", "slice", "app", "class", "name", "is_active", "is_internal", "flowrules", "createdat",
-                         "createdby", "editedat", "editedby"]
+    assert list(got) == ["id", "slice", "app", "class", "name", "is_active", "is_internal", "flowrules", "steps",
+                         "createdat", "createdby", "editedat", "editedby"]
+    assert got["steps"] == {}
     assert got["flowrules"][0]["ruleactions"]["properties"] == {"nextstep": "kyc"}
     for method in ("post", "put"):
         updated = realm.ok("workflowupdate", wf(rules=FLOW[:1] + FLOW[3:]), method=method)

@@ -12,6 +12,7 @@ App `flows`, class `case` (steps below, plus `amount`), slice 1:
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -114,3 +115,63 @@ def rows(realm, **filters) -> list[dict]:
 def history(realm, **key) -> list[tuple]:
     """(wfid, step, outcome) of every history row, oldest first."""
     return [(h["wfid"], h["step"], h["outcome"]) for h in realm.ok("wfinstancehistory", key)["history"]]
+
+
+def set_steps(realm, workflow: str, steps: dict, slice_id: int = 1, app: str = APP) -> None:
+    """Give a workflow of the flows app step settings (SPEC §8.1): deactivate, update, activate."""
+    key = {"slice": slice_id, "app": app, "class": CLS, "name": workflow}
+    realm.ok("workflowdeactivate", key)
+    realm.ok("workflowupdate", {**key, "flowrules": WORKFLOWS[workflow], "steps": steps})
+    realm.ok("workflowactivate", key)
+
+
+def attempts(realm, **key) -> list[tuple]:
+    """(step, attempt, outcome) of every history row, oldest first."""
+    return [(h["step"], h["attempt"], h["outcome"]) for h in realm.ok("wfinstancehistory", key)["history"]]
+
+
+def row(realm, row_id: int) -> dict | None:
+    """A row as wfinstancelist shows it (None once it is gone)."""
+    return next((r for r in realm.ok("wfinstancelist", {})["wfinstances"] if r["id"] == row_id), None)
+
+
+def poll(check, timeout: float = 15.0, every: float = 0.05, step=None):
+    """Wait until check() gives something true (running step() before each look); return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if step is not None:
+            step()
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, "the state did not come within the time"
+        time.sleep(every)
+
+
+def expire_until(realm, check, timeout: float = 15.0):
+    """Sweep expiries in this process (as an engine does) until check() gives something true."""
+    return poll(check, timeout, step=realm.crux.attempts.expire)
+
+
+def claim(realm, worker: str, **more) -> list[dict]:
+    return realm.ok("wfstepclaim", {"worker": worker, **more})["steps"]
+
+
+def invariants(realm) -> None:
+    """Every open row of the realm has exactly one open history row, at its step and attempt, and
+    no history row is open without its row."""
+    with realm.crux.db.connection() as conn:
+        bad = conn.execute(
+            """SELECT w.id, w.step, w.attempt, h.opened
+               FROM wfinstance w
+               LEFT JOIN LATERAL (SELECT array_agg(h.step || '/' || h.attempt) AS opened FROM wfhistory h
+                                  WHERE h.realm = w.realm AND h.wfid = w.id AND h.closedat IS NULL) h ON true
+               WHERE w.realm = %(realm)s
+                 AND (w.doneat IS NULL AND coalesce(h.opened, '{}') <> ARRAY[w.step || '/' || w.attempt]
+                      OR w.doneat IS NOT NULL AND h.opened IS NOT NULL)
+               UNION ALL
+               SELECT h.wfid, h.step, h.attempt, NULL FROM wfhistory h
+               WHERE h.realm = %(realm)s AND h.closedat IS NULL
+                 AND NOT EXISTS (SELECT 1 FROM wfinstance w WHERE w.realm = h.realm AND w.id = h.wfid)""",
+            {"realm": realm.name}).fetchall()
+    assert bad == [], bad

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 
 # Each module declares its calls in `calls`, a CallGroup (crux/api/calls.py).
-CALL_MODULES = ["crux.api.admin", "crux.api.rules", "crux.api.workflows", "crux.api.instances", "crux.api.events"]
+CALL_MODULES = ["crux.api.admin", "crux.api.rules", "crux.api.workflows", "crux.api.instances", "crux.api.events",
+                "crux.api.workers"]
 
 
 def all_calls():

@@ -7,6 +7,7 @@ from crux.api.auth import Authenticated
 from crux.api.calls import LIST, CallContext, CallGroup
 from crux.api.fields import Dict, Id, Name, StrictBool, Text, ident, is_id
 from crux.api.rules import TraceLevel
+from crux.api.workers import Attempt, WorkerName, valid_worker
 from crux.services.workflow import InstanceService
 
 calls = CallGroup("instances")
@@ -71,6 +72,8 @@ class MarkDone(Schema):
     step = Step(required=True, metadata={"description": "the row's step"})
     stepfailed = StrictBool(load_default=False)
     trace = TraceLevel()
+    worker = WorkerName(metadata={"description": "the worker reporting (required on a leased row: its holder)"})
+    attempt = Attempt(metadata={"description": "the attempt reported (refused when it is not the current one)"})
 
     def load(self, data, **kw):
         return _markdone_fast(data) or super().load(data, **kw)
@@ -80,6 +83,11 @@ def _markdone_fast(data: dict) -> dict | None:
     out = {"id": data.get("id"), "step": data.get("step"), "stepfailed": data.get("stepfailed", False)}
     if not is_id(out["id"]) or not _text(out["step"], 64) or type(out["stepfailed"]) is not bool:
         return None
+    for key, valid in (("worker", valid_worker), ("attempt", Attempt.valid)):
+        if key in data:
+            if not valid(data[key]):
+                return None
+            out[key] = data[key]
     return _common(data, out)
 
 
@@ -97,6 +105,8 @@ class InstanceFilter(Schema):
     workflow = Name()
     entityid = EntityId()
     parent = Id()
+    incident = StrictBool(metadata={"description": "only rows in (true) or not in (false) an incident"})
+    overdue = StrictBool(metadata={"description": "only rows whose deadline passed (true) or not (false)"})
     limit = Id(most=LIST_MOST, metadata={"description": "at most this many rows (a page); the answer's "
                                                         "`next` is the `after` of the next page"})
     after = Id(metadata={"description": "only rows with a greater id (the previous page's `next`)"})
@@ -135,7 +145,7 @@ def wfinstancenew(ctx: CallContext, data: dict):
 @calls.call("wfinstancemarkdone", MarkDone, need=ANYONE)
 def wfinstancemarkdone(ctx: CallContext, data: dict):
     """Report a step done (or failed) -> {id, doneat} while concurrent siblings are open, else the next
-    steps as wfinstancenew gives them, or {done: true, parent?}."""
+    steps as wfinstancenew gives them, or {done: true, parent?}. A leased row takes reports from its worker only."""
     return _instances(ctx).mark_done(ctx.identity, data)
 
 
@@ -147,8 +157,9 @@ def wfinstanceabort(ctx: CallContext, data: dict):
 
 @calls.call("wfinstancelist", InstanceFilter, need=ANYONE, methods=LIST)
 def wfinstancelist(ctx: CallContext, data: dict):
-    """The open rows matching the filters and every row of their sub-workflows, by id -> {wfinstances:
-    [...], next? (when a `limit` cut the list: pass it as `after` for the next page)}."""
+    """The open rows matching the filters and every row of their sub-workflows, by id (then only those in, or not
+    in, an incident or overdue when asked) -> {wfinstances: [...], next? (when a `limit` cut the list: pass it as
+    `after` for the next page)}."""
     return _instances(ctx).list(ctx.identity, data)
 
 

@@ -2,10 +2,10 @@
 the stepworkflows that name a sub-workflow for a step. Instances are in another module."""
 from __future__ import annotations
 
-from marshmallow import Schema
+from marshmallow import Schema, ValidationError
 
 from crux.api.calls import DELETE, LIST, UPDATE, CallContext, CallGroup
-from crux.api.fields import Id, List, Name, Raw, StrictBool
+from crux.api.fields import Field, Id, List, Name, Raw, StrictBool
 from crux.api.rules import READ, RULES_DOC, RULESET_WRITE, RulesetFilter, RulesetKey, rule_service
 from crux.services.rules import WORKFLOW
 
@@ -14,14 +14,31 @@ calls = CallGroup("workflows")
 
 # ---- payloads ---------------------------------------------------------------------------------
 
+STEPS_DOC = {"type": "object", "description": "step settings (SPEC §8.1): {step: {timeout?: 1..31536000 s, "
+                                            "attempts?: 1..100 (1), retrydelay?: 0..86400 s (0)}}; "
+                                            "workflowupdate replaces them (absent: none)"}
+
+
+class StepSettings(Field):
+    """An object here; its steps and settings are checked against the workflow's schema by the
+    service, which names every bad one (`steps.<step>.<setting>`)."""
+
+    def _deserialize(self, value, attr, data, **kw):
+        if not isinstance(value, dict):
+            raise ValidationError("invalid: steps is an object {step: {timeout?, attempts?, retrydelay?}}")
+        return value
+
+
 class WorkflowNew(RulesetKey):
     is_internal = StrictBool(load_default=False)
     flowrules = List(Raw(), required=True, metadata=RULES_DOC)
+    steps = StepSettings(allow_none=True, metadata=STEPS_DOC)
 
 
 class WorkflowUpdate(RulesetKey):
     is_internal = StrictBool(metadata={"description": "omitted: unchanged"})
     flowrules = List(Raw(), required=True, metadata=RULES_DOC)
+    steps = StepSettings(allow_none=True, metadata=STEPS_DOC)
 
 
 class WorkflowFilter(RulesetFilter):

@@ -3,6 +3,7 @@
     crux db upgrade                         database.py
     crux realm add, crux token              realm.py
     crux serve, crux demo                   serve.py
+    crux engine                             engine.py
     crux openapi write                      openapi.py
     crux rules check|eval                   rules.py   (offline: files only; ruledocs.py reads them)
     crux load                               load.py    (also loads the demo's examples)
@@ -18,11 +19,11 @@ from __future__ import annotations
 
 import click
 
-from crux.cli import database, events, load, openapi, realm, retention, rules, serve, workflow
+from crux.cli import database, engine, events, load, openapi, realm, retention, rules, serve, workflow
 from crux.common import log
 
 COMMANDS: list[click.Command] = [
-    database.db, realm.realm, realm.token, serve.serve, serve.demo, openapi.openapi,
+    database.db, realm.realm, realm.token, serve.serve, serve.demo, engine.engine, openapi.openapi,
     rules.rules, load.load_command, workflow.workflow, retention.history, retention.changelog,
     events.events,
 ]

@@ -5,7 +5,8 @@ The folder's files (the format of examples/*):
 
     schema        {"class", "brwf"?: "B" (default) | "W", "patternschema", "actionschema"}
     ruleset       {"class", "name", "is_internal"?, "ruleset": [rules]}   ("flowrules" also accepted);
-                  a ruleset of a class whose schema is a workflow schema is a workflow
+                  a ruleset of a class whose schema is a workflow schema is a workflow, which may
+                  carry "steps": its step settings (SPEC §8.1)
     stepworkflows [{"step", "workflow"}, ...]
     entities      [{"entity", ...}, ...]      example entities: skipped
 
@@ -178,12 +179,15 @@ class FolderLoader:
         schema, old = self._stored(data["app"], data["class"], data["name"])
         kind = KINDS[schema["brwf"] if schema else "B"]
         data[kind.rules_key] = data.pop("ruleset")
+        if kind is WORKFLOW and item.data.get("steps") is not None:
+            data["steps"] = item.data["steps"]          # step settings (checked by the service)
         word = "workflow" if kind is WORKFLOW else "ruleset"
         key = {k: data[k] for k in ("slice", "app", "class", "name")}
         if old is None:
             self.service.ruleset_new(self.ident, kind, data)       # says what is missing, if anything
             self._note(word, data["name"], "created")
-        elif (old["rules"], old["is_internal"]) == (_canonical(data[kind.rules_key]), data["is_internal"]):
+        elif (old["rules"], old["is_internal"], old["steps"]) == (_canonical(data[kind.rules_key]), data["is_internal"],
+                                                                 data.get("steps") or {}):
             self._note(word, data["name"], "unchanged")
         else:
             self.service.ruleset_update(self.ident, kind, data)

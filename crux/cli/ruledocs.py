@@ -3,7 +3,8 @@ reading them, checking them as the service would, and compiling a class's rulese
 
 File formats (see examples/README.md):
     schema       {"class", "brwf": "B"|"W", "patternschema": [...], "actionschema": {...}}
-    ruleset      {"class", "name", "is_internal"?, "ruleset": [...]}   ("flowrules" also read)
+    ruleset      {"class", "name", "is_internal"?, "ruleset": [...]}   ("flowrules" also read;
+                 a workflow may carry "steps", its step settings, SPEC §8.1)
     stepworkflow [{"step", "workflow"}, ...]
     entity cases [{"name"?, "entry", "entity": {...}, "expect"?: {"tasks", "properties"}}, ...]
 """
@@ -26,6 +27,7 @@ from crux.engine import (
     validate_schema,
 )
 from crux.engine.values import START, to_bool
+from crux.services.steps import check_steps, schema_steps
 
 # --------------------------------------------------------------------------------------------
 # reading documents
@@ -195,6 +197,9 @@ def _check_ruleset(doc: Doc, lib: Library) -> list[Problem]:
     problems += validate_ruleset(doc.rules, normalize_schema(schema.data), brwf_of(schema),
                                  name if isinstance(name, str) else "", cls, lib.known(),
                                  lib.calls_of(), path=doc.rules_key)
+    if brwf_of(schema) == "W" and "steps" in doc.data:
+        problems += [Problem(m["field"], m["errcode"], m.get("msg", ""), tuple(m["vals"]))
+                     for m in check_steps(doc.data["steps"], schema_steps(normalize_schema(schema.data)))]
     return problems
 
 
@@ -286,8 +291,10 @@ def load_family(lib: Library, cls: str):
             problems += [Problem(f"{d.name}.{p.field}", p.errcode, p.msg, p.vals)
                          for p in validate_ruleset(d.rules, doc, brwf, d.name, cls, known, calls_of,
                                                    path=d.rules_key)]
+            steps = d.data.get("steps") or {}
             rulesets[d.name] = {"rules": d.rules, "is_active": True,
-                                "is_internal": bool(d.data.get("is_internal", False))}
+                                "is_internal": bool(d.data.get("is_internal", False)),
+                                "steps": steps if isinstance(steps, dict) else {}}
         elif isinstance(d.cls, str):
             foreign[d.name] = d.cls
     if problems:

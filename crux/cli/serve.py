@@ -36,8 +36,9 @@ def _child_exit(server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
-def run(config: Settings, url: str, port: int, workers: int) -> None:
-    """Serve until stopped (SIGINT or SIGTERM: gunicorn finishes the requests in hand)."""
+def run(config: Settings, url: str, port: int, workers: int, engine: bool = True) -> None:
+    """Serve until stopped (SIGINT or SIGTERM: gunicorn finishes the requests in hand), with an
+    engine process beside the workers unless `engine` is false (it stops with the server)."""
     from gunicorn.app.base import BaseApplication
 
     class Gunicorn(BaseApplication):
@@ -66,10 +67,32 @@ def run(config: Settings, url: str, port: int, workers: int) -> None:
         "graceful_timeout": 10,
     }
     log.set_stream("stdout")       # a server's log lines go to stdout (SPEC §6)
+    child = spawn_engine() if engine else None
     try:
         Gunicorn().run()
     finally:
+        if child is not None:
+            stop_engine(child)
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def spawn_engine():
+    """`crux engine` as a child process that stops when this one ends, however it ends."""
+    import subprocess
+    return subprocess.Popen([sys.executable, "-m", "crux.cli", "engine", "--exit-with-parent", str(os.getpid())])
+
+
+def stop_engine(child) -> None:
+    import subprocess
+    child.terminate()
+    try:
+        child.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+
+
+NO_ENGINE = click.option("--no-engine", is_flag=True, help="start no engine process beside the web workers")
 
 
 def check_port(host: str, port: int) -> None:
@@ -90,22 +113,24 @@ def check_port(host: str, port: int) -> None:
 @click.command("serve")
 @click.option("--port", type=int, help="the port to listen on (default CRUX_PORT or 8085)")
 @click.option("--workers", type=int, help="gunicorn worker processes (default CRUX_WORKERS or 2)")
-def serve(port: int | None, workers: int | None) -> None:
-    """Serve the API with gunicorn (migrations are applied first)."""
+@NO_ENGINE
+def serve(port: int | None, workers: int | None, no_engine: bool) -> None:
+    """Serve the API with gunicorn (migrations are applied first), and an engine beside it."""
     from crux.store.migrate import upgrade
     config = settings()
     port = port or config.port
     check_port(config.host, port)
     url = database_url(config)
     upgrade(url, config.schema_dir)
-    run(config, url, port, workers or config.workers)
+    run(config, url, port, workers or config.workers, engine=not no_engine)
 
 
 @click.command("demo")
 @click.option("--port", type=int, help="the port to listen on (default CRUX_PORT or 8085)")
 @click.option("--workers", type=int, help="gunicorn worker processes (default CRUX_WORKERS or 2)")
 @click.option("--no-serve", is_flag=True, help="set up the demo realm and print the token, but do not serve")
-def demo(port: int | None, workers: int | None, no_serve: bool) -> None:
+@NO_ENGINE
+def demo(port: int | None, workers: int | None, no_serve: bool, no_engine: bool) -> None:
     """Set up the demo realm (admin user, example rules and workflow), print a token, and serve."""
     from crux.cli.load import load_demo
     from crux.cli.realm import add_realm
@@ -129,4 +154,4 @@ def demo(port: int | None, workers: int | None, no_serve: bool) -> None:
     click.echo(f"Console (signs you in): http://localhost:{port}/console/#token={tok}\n")
     sys.stdout.flush()
     if not no_serve:
-        run(config, url, port, workers or config.workers)
+        run(config, url, port, workers or config.workers, engine=not no_engine)

@@ -6,7 +6,8 @@
 The graph has the steps as nodes (plus START and done), one edge per rule from the step(s) it
 tests to the task(s) it hands out, labelled with its other conditions (`failed`/`ok` for
 stepfailed); several tasks at once fan out and join (dashed) at their `nextstep`; a step carried
-out by a sub-workflow points (dotted) at that workflow.
+out by a sub-workflow points (dotted) at that workflow. A step with settings (SPEC §8.1) shows
+its timeout, attempts and retry delay on its node.
 """
 from __future__ import annotations
 
@@ -38,6 +39,19 @@ class Graph:
     steps: list[str]
     edges: list[Edge] = field(default_factory=list)
     subflows: dict[str, str] = field(default_factory=dict)     # step -> workflow
+    settings: dict[str, str] = field(default_factory=dict)     # step -> its settings, as text
+
+
+def settings_text(settings: dict) -> str:
+    """A step's settings for its node: "timeout 30s, 3 attempts, retry after 5s"."""
+    parts = []
+    if settings.get("timeout") is not None:
+        parts.append(f"timeout {settings['timeout']}s")
+    if settings.get("attempts", 1) != 1:
+        parts.append(f"{settings['attempts']} attempts")
+    if settings.get("retrydelay"):
+        parts.append(f"retry after {settings['retrydelay']}s")
+    return ", ".join(parts)
 
 
 def _term_text(term: dict) -> str | None:
@@ -74,6 +88,8 @@ def build_graph(family, name: str, stepworkflows: dict[str, str]) -> Graph:
             for task in targets:
                 graph.edges.append(Edge(task, move["nextstep"], "join", "join"))
     graph.subflows = {s: w for s, w in stepworkflows.items() if s in steps}
+    graph.settings = {s: text for s, given in family.rulesets[name].steps.items()
+                      if s in steps and (text := settings_text(given))}
     return graph
 
 
@@ -95,7 +111,8 @@ def to_mermaid(graph: Graph) -> str:
         return label.strip().replace('"', "#quot;")
 
     lines = ["flowchart TD", '    n_START(("START"))', '    n_DONE((("done")))']
-    lines += [f'    {node(s)}["{s}"]' for s in graph.steps]
+    lines += [f'    {node(s)}["{s}"]' if s not in graph.settings
+              else f'    {node(s)}["{s}<br/><i>{graph.settings[s]}</i>"]' for s in graph.steps]
     arrows = {"step": "-->", "failed": "-->", "join": "-.->"}
     edges = _dedup(graph.edges)
     for e in edges:
@@ -117,6 +134,8 @@ def to_dot(graph: Graph) -> str:
 
     lines = [f"digraph {q(graph.name)} {{", "    rankdir=TB;", "    node [shape=box, style=rounded];",
              '    "START" [shape=circle];', f'    {q(DONE)} [shape=doublecircle];']
+    for step, text in graph.settings.items():
+        lines.append(f"    {q(step)} [label={q(step)[:-1]}\\n{q(text)[1:]}];")      # two lines
     style = {"step": "", "failed": ", color=firebrick, fontcolor=firebrick", "join": ", style=dashed"}
     for e in _dedup(graph.edges):
         lines.append(f"    {q(e.src)} -> {q(e.dst)} [label={q(e.label.strip())}{style[e.kind]}];")

@@ -70,6 +70,8 @@ class Settings:
     log_level: str = "info"
     # webhooks may point only at these hosts or networks (comma-separated names and CIDRs); empty: anywhere
     webhook_allow: str = ""
+    # engines (crux engine): seconds between beats; an engine silent for three beats is dead
+    engine_beat: int = 10
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:

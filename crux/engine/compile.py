@@ -40,7 +40,7 @@ def compile_family(schema: dict[str, Any], rulesets: Mapping[str, dict[str, Any]
                    foreign: Mapping[str, str] | None = None) -> CompiledFamily:
     """Compile every ruleset of one (realm, slice, app, class).
 
-    rulesets: name -> {"rules": [...], "is_active": bool, "is_internal": bool}
+    rulesets: name -> {"rules": [...], "is_active": bool, "is_internal": bool, "steps"?: {...}}
     foreign:  optional name -> class of rulesets of other classes (for a clear error when a
               rule calls one); a ruleset here whose "class" differs from `cls` counts too.
     Raises ValidationFailed when the schema is not valid, or when a rule does not type-check
@@ -80,7 +80,8 @@ def compile_family(schema: dict[str, Any], rulesets: Mapping[str, dict[str, Any]
         compiled[name] = crules
         infos[name] = RulesetInfo(name=name, is_active=bool(data.get("is_active", False)),
                                   is_internal=bool(data.get("is_internal", False)),
-                                  rules=tuple(rules), calls=_callees(crules))
+                                  rules=tuple(rules), calls=_callees(crules),
+                                  steps=MappingProxyType(dict(data.get("steps") or {})))
     if problems:
         raise ValidationFailed(problems)
     return CompiledFamily(cschema, cls, brwf, compiled, infos, foreign)

@@ -1,7 +1,9 @@
 """Value objects and exceptions shared by the engine modules."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 # errcodes used by the engine (the API's catalog maps them to message ids)
@@ -83,6 +85,8 @@ class RulesetInfo:
     is_internal: bool
     rules: tuple[dict[str, Any], ...]
     calls: tuple[str, ...] = ()          # names this ruleset calls, in first-use order
+    # a workflow's step settings (SPEC §8.1), as stored
+    steps: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)

@@ -196,8 +196,8 @@ class RulesetCache:
         if row is None:
             return None, False      # not kept: names that do not exist must not fill the memory
         doc = {"class": cls, "patternschema": row["patternschema"], "actionschema": row["actionschema"]}
-        rulesets = {r["name"]: {"rules": r["rules"], "is_active": r["is_active"], "is_internal": r["is_internal"]}
-                    for r in row["rulesets"]}
+        rulesets = {r["name"]: {"rules": r["rules"], "is_active": r["is_active"], "is_internal": r["is_internal"],
+                                "steps": r.get("steps")} for r in row["rulesets"]}
         others = dict(row["others"])
         try:
             family = compile_family(doc, rulesets, cls, row["brwf"], foreign=others)

@@ -17,6 +17,7 @@ from crux.engine import (MatchError, ValidationFailed, make_tracedata, normalize
                          validate_ruleset, validate_schema)
 from crux.errors import CruxError, message, not_found
 from crux.services.principal import READ_CAPS, Identity
+from crux.services.steps import check_steps, schema_steps
 from crux.services.uow import UnitOfWork, unit_of_work
 from crux.store import rules as rule_store
 from crux.store.scope import Scope
@@ -88,6 +89,8 @@ def _ruleset_out(row: dict, kind: Kind, rules: bool = True) -> dict:
     out = {k: row[k] for k in ("id", "slice", "app", "class", "name", "is_active", "is_internal")}
     if rules:
         out[kind.rules_key] = [_rule_out(rule) for rule in row["rules"]]
+        if kind is WORKFLOW:
+            out["steps"] = row["steps"]
     out.update({k: row[k] for k in ("createdat", "createdby", "editedat", "editedby")})
     return out
 
@@ -105,6 +108,12 @@ def _callers(conn, scope: Scope, cls: str, name: str, active_only: bool = False)
     """The other rulesets of the class that call `name` (only the active ones, if asked)."""
     return [r["name"] for r in rule_store.app_call_graph(conn, scope)
             if r["class"] == cls and r["name"] != name and name in r["calls"] and (r["is_active"] or not active_only)]
+
+
+def _steps_of(data: dict):
+    """A workflow payload's step settings: absent (or null) is none."""
+    steps = data.get("steps")
+    return {} if steps is None else steps
 
 
 def _scope(ident: Identity, data: dict) -> Scope:
@@ -238,17 +247,21 @@ class RuleService:
     # ---- rulesets and workflows -----------------------------------------------------------
 
     @staticmethod
-    def _checked_rules(graph: list[dict], cls, name, kind: Kind, schema: dict, rules) -> list:
-        """Validate rules against the schema and the app's other rulesets (`graph`, the app's
-        call graph); the canonical rules."""
+    def _checked_rules(graph: list[dict], cls, name, kind: Kind, schema: dict, data: dict) -> list:
+        """Validate the rules of a payload against the schema and the app's other rulesets
+        (`graph`, the app's call graph), and a workflow's step settings; the canonical rules."""
         known = {r["name"]: cls for r in graph if r["class"] == cls}
         for r in graph:
             known.setdefault(r["name"], r["class"])
         calls_of = {r["name"]: set(r["calls"]) for r in graph if r["class"] == cls and r["name"] != name}
+        rules = data[kind.rules_key]
         doc = {"class": cls, "patternschema": schema["patternschema"], "actionschema": schema["actionschema"]}
-        problems = validate_ruleset(rules, doc, kind.brwf, name, cls, known, calls_of, path=kind.rules_key)
+        problems = [message(p.errcode, p.field, list(p.vals), p.msg)
+                    for p in validate_ruleset(rules, doc, kind.brwf, name, cls, known, calls_of, path=kind.rules_key)]
+        if kind is WORKFLOW:
+            problems += check_steps(_steps_of(data), schema_steps(schema))
         if problems:
-            raise problems_error(problems)
+            raise CruxError("invalid", messages=problems)
         return normalize_rules(rules)
 
     def ruleset_new(self, ident: Identity, kind: Kind, data: dict) -> dict:
@@ -263,9 +276,10 @@ class RuleService:
             if other is not None:
                 raise CruxError("already_exist", "name", [name],
                                 f"app {scope.app} already has a workflow {name} (of class {other})")
-            rules = self._checked_rules(graph, cls, name, kind, schema, data[kind.rules_key])
+            rules = self._checked_rules(graph, cls, name, kind, schema, data)
             row = rule_store.insert_ruleset(uow.conn, scope, cls, name, kind.brwf, schema["id"],
-                                            data.get("is_internal", False), rules, ident.user)
+                                            data.get("is_internal", False), rules, ident.user,
+                                            _steps_of(data) if kind is WORKFLOW else None)
             out = _ruleset_out(row, kind)
             uow.changed("ruleset", scope.key(cls, name), "insert", None, {**out, "brwf": kind.brwf})
         return out
@@ -276,9 +290,10 @@ class RuleService:
             old = self._inactive_ruleset(uow.conn, scope, cls, name, kind, "changing")
             schema = self._schema_of(uow.conn, scope, cls, kind)
             graph = rule_store.app_call_graph(uow.conn, scope)
-            rules = self._checked_rules(graph, cls, name, kind, schema, data[kind.rules_key])
+            rules = self._checked_rules(graph, cls, name, kind, schema, data)
             internal = data.get("is_internal", old["is_internal"])
-            row = rule_store.update_ruleset(uow.conn, scope.realm, old["id"], rules, internal, ident.user)
+            row = rule_store.update_ruleset(uow.conn, scope.realm, old["id"], rules, internal, ident.user,
+                                            _steps_of(data) if kind is WORKFLOW else None)
             out = _ruleset_out(row, kind)
             uow.changed("ruleset", scope.key(cls, name), "update", _ruleset_out(old, kind), out)
         return out

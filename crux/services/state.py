@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from crux.common.config import Settings
 from crux.common.metrics import Metrics
+from crux.services.attempts import AttemptService
 from crux.services.events import EventService
 from crux.services.identity import IdentityService
 from crux.services.rulecache import RulesetCache
 from crux.services.rules import RuleService
 from crux.services.tokens import TokenVerifier
 from crux.services.webhooks import WebhookService
+from crux.services.workers import EngineCollector, WorkerService
 from crux.services.workflow import InstanceService
 from crux.store.db import Database
 from crux.store.notify import Listener
@@ -31,7 +33,9 @@ class Crux:
         self.instances = InstanceService(self.db, self.rules)
         self.events = EventService(self.db)
         self.webhooks = WebhookService(self.db, self.events, settings)
-        self.metrics = Metrics()
+        self.attempts = AttemptService(self.instances)
+        self.workers = WorkerService(self.db)
+        self.metrics = Metrics([EngineCollector(self.db)])
 
     def open(self) -> None:
         self.db.open()

@@ -75,9 +75,9 @@ def copy_slice_contents(conn, realm: str, source: int, target: int, apps: list[s
             WHERE realm = %(realm)s AND slice = %(src)s{app_filter}""", p).rowcount
     counts["rulesets"] = conn.execute(
         f"""INSERT INTO ruleset (realm, slice, app, class, setname, brwf, schemaid, is_active, is_internal,
-                                 ruleset, createdby)
+                                 ruleset, steps, createdby)
             SELECT r.realm, %(dst)s, r.app, r.class, r.setname, r.brwf, ns.id, r.is_active, r.is_internal,
-                   r.ruleset, %(who)s
+                   r.ruleset, r.steps, %(who)s
             FROM ruleset r
             JOIN schema ns ON ns.realm = r.realm AND ns.slice = %(dst)s AND ns.app = r.app AND ns.class = r.class
             WHERE r.realm = %(realm)s AND r.slice = %(src)s{'' if apps is None else ' AND r.app = ANY(%(apps)s)'}""", p).rowcount

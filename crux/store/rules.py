@@ -19,7 +19,7 @@ SCHEMA_COLUMNS = """s.id, s.slice, s.app, s.class, s.brwf, s.patternschema, s.ac
     (SELECT a.longname FROM app a WHERE a.realm = s.realm AND a.shortnamelc = s.app) AS longname"""
 RULESET_SUMMARY = """r.id, r.slice, r.app, r.class, r.setname AS name, r.brwf, r.is_active, r.is_internal,
     r.createdat, r.createdby, r.editedat, r.editedby"""
-RULESET_COLUMNS = RULESET_SUMMARY + ", r.ruleset AS rules"
+RULESET_COLUMNS = RULESET_SUMMARY + ", r.ruleset AS rules, r.steps"
 
 
 def _json(value):
@@ -136,18 +136,22 @@ def mapped_steps(conn, scope: Scope, workflow: str | None = None) -> list[str]:
 
 
 def insert_ruleset(conn, scope: Scope, cls: str, name: str, brwf: str, schema_id: int, is_internal: bool,
-                   rules: list, who: str) -> dict:
+                   rules: list, who: str, steps: dict | None = None) -> dict:
+    """`steps`: a workflow's step settings (SPEC §8.1), as given."""
     return conn.execute(
-        f"""INSERT INTO ruleset AS r (realm, slice, app, class, setname, brwf, schemaid, is_internal, ruleset, createdby)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {RULESET_COLUMNS}""",
-        (scope.realm, scope.slice, scope.app, cls, name, brwf, schema_id, is_internal, _json(rules), who)).fetchone()
+        f"""INSERT INTO ruleset AS r (realm, slice, app, class, setname, brwf, schemaid, is_internal, ruleset,
+                                      steps, createdby)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {RULESET_COLUMNS}""",
+        (scope.realm, scope.slice, scope.app, cls, name, brwf, schema_id, is_internal, _json(rules),
+         _json(steps or {}), who)).fetchone()
 
 
-def update_ruleset(conn, realm: str, ruleset_id: int, rules: list, is_internal: bool, who: str) -> dict:
+def update_ruleset(conn, realm: str, ruleset_id: int, rules: list, is_internal: bool, who: str,
+                   steps: dict | None = None) -> dict:
     return conn.execute(
-        f"""UPDATE ruleset r SET ruleset = %s, is_internal = %s, editedat = now(), editedby = %s
+        f"""UPDATE ruleset r SET ruleset = %s, is_internal = %s, steps = %s, editedat = now(), editedby = %s
             WHERE r.realm = %s AND r.id = %s RETURNING {RULESET_COLUMNS}""",
-        (_json(rules), is_internal, who, realm, ruleset_id)).fetchone()
+        (_json(rules), is_internal, _json(steps or {}), who, realm, ruleset_id)).fetchone()
 
 
 def set_rulesets_active(conn, realm: str, ids: list[int], active: bool, who: str) -> list[dict]:
@@ -216,13 +220,14 @@ def app_index(conn, scope: Scope) -> dict:
 
 def family_rows(conn, scope: Scope, cls: str) -> dict | None:
     """In one round trip (one snapshot): the schema of a class (brwf, patternschema, actionschema),
-    its rulesets with rules (`rulesets`: [{name, is_active, is_internal, rules}]) and the names
+    its rulesets with rules (`rulesets`: [{name, is_active, is_internal, rules, steps}]) and the names
     and classes of the app's rulesets of other classes (`others`: [[name, class]]); None when
     the class has no schema."""
     return conn.execute(
         """SELECT s.brwf, s.patternschema, s.actionschema,
                   coalesce((SELECT jsonb_agg(jsonb_build_object('name', r.setname, 'is_active', r.is_active,
-                                                                'is_internal', r.is_internal, 'rules', r.ruleset)
+                                                                'is_internal', r.is_internal, 'rules', r.ruleset,
+                                                                'steps', r.steps)
                                              ORDER BY r.id)
                             FROM ruleset r WHERE r.realm = s.realm AND r.slice = s.slice AND r.app = s.app
                                              AND r.class = s.class), '[]') AS rulesets,

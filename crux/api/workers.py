@@ -1,0 +1,167 @@
+"""Worker leases, attempts and engines (SPEC §8.3-§8.5): `wfstepclaim`, `wfstepheartbeat`,
+`wfstepfail`, `wfinstanceretry` (any authenticated user of the realm) and `wfenginelist`
+(`report`). Every value out of its range or of the wrong type is `invalid` at its field."""
+from __future__ import annotations
+
+import re
+
+from marshmallow import Schema, ValidationError, fields
+
+from crux.api.auth import Authenticated, RealmCap
+from crux.api.calls import CallBlueprint
+from crux.api.fields import Name, StrictBool
+
+bp = CallBlueprint("workers")
+ANYONE = Authenticated()
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def valid_worker(value) -> bool:
+    """A worker's name: 1 to 200 characters, no control characters."""
+    return type(value) is str and 1 <= len(value) <= 200 and not _CONTROL.search(value)
+
+
+class WorkerName(fields.String):
+    def __init__(self, **kw):
+        kw["metadata"] = {"minLength": 1, "maxLength": 200, **kw.get("metadata", {})}
+        super().__init__(**kw)
+
+    def _deserialize(self, value, attr, data, **kw):
+        if not valid_worker(value):
+            raise ValidationError("invalid: a worker's name is a string of 1 to 200 characters without control "
+                                  "characters")
+        return value
+
+
+class Bounded(fields.Field):
+    """A JSON number from `low` to `high` (an integer unless `whole` is False)."""
+    low: float = 0
+    high: float = 0
+
+    def __init__(self, low=None, high=None, *, whole: bool = True, **kw):
+        low = type(self).low if low is None else low
+        high = type(self).high if high is None else high
+        kw["metadata"] = {**kw.get("metadata", {}), "type": "integer" if whole else "number",
+                          "minimum": low, "maximum": high}
+        super().__init__(**kw)
+        self.low, self.high, self.whole = low, high, whole
+
+    def _deserialize(self, value, attr, data, **kw):
+        kinds = (int,) if self.whole else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not self.low <= value <= self.high:
+            raise ValidationError(f"invalid: {'an integer' if self.whole else 'a number'} "
+                                  f"from {self.low:,} to {self.high:,}")
+        return value
+
+
+class Attempt(Bounded):
+    low, high = 1, 2**31 - 1
+
+    @classmethod
+    def valid(cls, value) -> bool:
+        return type(value) is int and cls.low <= value <= cls.high
+
+
+class RowRef(Bounded):
+    """A row id (or slice number) in a call of SPEC §8: out of range is `invalid` there."""
+    low, high = 1, 2**63 - 1
+
+
+class Lease(Bounded):
+    low, high = 1, 86_400
+
+    def __init__(self, **kw):
+        super().__init__(metadata={"description": "seconds (default: the step's timeout, else 300)"}, **kw)
+
+
+class BoundedText(fields.String):
+    """A string of `low` to `high` characters; anything else is `invalid`."""
+
+    def __init__(self, low: int, high: int, **kw):
+        kw["metadata"] = {**kw.get("metadata", {}), "minLength": low, "maxLength": high}
+        super().__init__(**kw)
+        self.low, self.high = low, high
+
+    def _deserialize(self, value, attr, data, **kw):
+        if not isinstance(value, str) or not self.low <= len(value) <= self.high:
+            raise ValidationError(f"invalid: a string of {self.low:,} to {self.high:,} characters")
+        return value
+
+
+class StepList(fields.List):
+    def __init__(self, **kw):
+        super().__init__(BoundedText(1, 64), **kw)
+
+    def _deserialize(self, value, attr, data, **kw):
+        if not isinstance(value, list) or not 1 <= len(value) <= 100:
+            raise ValidationError("invalid: a list of 1 to 100 steps")
+        return super()._deserialize(value, attr, data, **kw)
+
+
+class Claim(Schema):
+    worker = WorkerName(required=True)
+    steps = StepList(metadata={"description": "only these steps"})
+    app = Name(fold=True)
+    workflow = Name()
+    slice = RowRef()
+    max = Bounded(1, 100, load_default=1, metadata={"description": "at most this many rows (default 1)"})
+    lease = Lease()
+    wait = Bounded(0, 30, whole=False, load_default=0,
+                   metadata={"description": "seconds to wait for a matching row to open (default 0)"})
+
+
+class Heartbeat(Schema):
+    id = RowRef(required=True)
+    worker = WorkerName(required=True)
+    lease = Lease()
+
+
+class StepFail(Schema):
+    id = RowRef(required=True)
+    worker = WorkerName()
+    error = BoundedText(0, 4000, required=True, metadata={"description": "why the attempt failed"})
+    retry = StrictBool(load_default=True, metadata={"description": "start the next attempt while attempts are "
+                                                                    "left (default true)"})
+
+
+class RowId(Schema):
+    id = RowRef(required=True)
+
+
+@bp.call("wfstepclaim", Claim, need=ANYONE)
+def wfstepclaim(ctx, data):
+    """Lease up to `max` open rows matching the filters, oldest first -> {steps: [{id, entityid, slice, app, class,
+    workflow, step, attempt, entity, dueat, leaseuntil, parent, loggedat}]}; with `wait`, as soon as one opens."""
+    return ctx.crux.workers.claim(ctx.identity, data)
+
+
+@bp.call("wfstepheartbeat", Heartbeat, need=ANYONE)
+def wfstepheartbeat(ctx, data):
+    """Extend the caller's live lease of a row (not the attempt's deadline) -> {id, leaseuntil}."""
+    return ctx.crux.workers.heartbeat(ctx.identity, data)
+
+
+@bp.call("wfstepfail", StepFail, need=ANYONE)
+def wfstepfail(ctx, data):
+    """The current attempt failed -> {id, attempt, notbefore} when the next attempt opens, else the step fails as a
+    report with stepfailed would (answer as wfinstancemarkdone), or the row as wfinstancelist shows it when it
+    becomes an incident."""
+    return ctx.crux.attempts.step_fail(ctx.identity, data)
+
+
+@bp.call("wfinstanceretry", RowId, need=ANYONE)
+def wfinstanceretry(ctx, data):
+    """Clear an incident (its waiting attempt opens with a fresh deadline), or end the current attempt of an open
+    step and start the next one -> the row as wfinstancelist shows it."""
+    return ctx.crux.attempts.retry(ctx.identity, data)
+
+
+class Empty(Schema):
+    pass
+
+
+@bp.call("wfenginelist", Empty, need=RealmCap("report"))
+def wfenginelist(ctx, data):
+    """Engines (active, and those stopped or dead within a day) and the realm's workers seen within a day ->
+    {engines: [{id, name, host, pid, version, startedat, lastbeat, status}], workers: [{name, lastseen, leases}]}."""
+    return ctx.crux.workers.engine_list(ctx.identity, data)
