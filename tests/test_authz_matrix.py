@@ -34,7 +34,8 @@ NEEDS = {
     **{f"{kind}{op}": READ for kind in ("breruleset", "workflow") for op in ("get", "list")},
     "stepworkflownew": RULESET, "stepworkflowdelete": RULESET, "stepworkflowlist": READ,
     "breapplyrules": ANYONE,
-    **{f"wfinstance{op}": ANYONE for op in ("new", "markdone", "abort", "list", "try", "history")},
+    **{f"wfinstance{op}": ANYONE for op in ("new", "markdone", "abort", "list", "try", "history", "retry")},
+    "wfstepclaim": ANYONE, "wfstepheartbeat": ANYONE, "wfstepfail": ANYONE, "wfenginelist": REPORT,
     "wfeventlist": REPORT,
     "webhooknew": CONFIG, "webhookupdate": CONFIG, "webhookdelete": CONFIG, "webhooklist": CONFIG_OR_REPORT,
 }
@@ -42,7 +43,7 @@ CALLS = all_calls()
 # A payload that names every kind of record, so app-scoped checks have an app to look at.
 PAYLOAD = {"app": APP, "slice": 1, "id": 1, "name": APP, "user": "someone", "cap": ["report"],
            "class": "c", "descr": "x", "val": "v", "entityid": "e1", "workflow": "w", "ruleset": "r",
-           "step": "s", "entity": {}}
+           "step": "s", "entity": {}, "worker": "w", "error": "e"}
 
 
 def test_the_table_names_every_call_and_the_calls_have_one_entry_path(app):

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError
 
 from crux.api.auth import Authenticated, RealmCap
-from crux.api.calls import CallBlueprint
-from crux.api.fields import Name, StrictBool
+from crux.api.calls import LIST, CallContext, CallGroup
+from crux.api.fields import Field, List, Name, StrictBool, String, describe
 
-bp = CallBlueprint("workers")
+calls = CallGroup("workers")
 ANYONE = Authenticated()
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -21,10 +21,10 @@ def valid_worker(value) -> bool:
     return type(value) is str and 1 <= len(value) <= 200 and not _CONTROL.search(value)
 
 
-class WorkerName(fields.String):
+class WorkerName(String):
     def __init__(self, **kw):
-        kw["metadata"] = {"minLength": 1, "maxLength": 200, **kw.get("metadata", {})}
         super().__init__(**kw)
+        describe(self, minLength=1, maxLength=200)
 
     def _deserialize(self, value, attr, data, **kw):
         if not valid_worker(value):
@@ -33,18 +33,17 @@ class WorkerName(fields.String):
         return value
 
 
-class Bounded(fields.Field):
+class Bounded(Field):
     """A JSON number from `low` to `high` (an integer unless `whole` is False)."""
     low: float = 0
     high: float = 0
 
     def __init__(self, low=None, high=None, *, whole: bool = True, **kw):
-        low = type(self).low if low is None else low
-        high = type(self).high if high is None else high
-        kw["metadata"] = {**kw.get("metadata", {}), "type": "integer" if whole else "number",
-                          "minimum": low, "maximum": high}
         super().__init__(**kw)
-        self.low, self.high, self.whole = low, high, whole
+        self.low = type(self).low if low is None else low
+        self.high = type(self).high if high is None else high
+        self.whole = whole
+        describe(self, type="integer" if whole else "number", minimum=self.low, maximum=self.high)
 
     def _deserialize(self, value, attr, data, **kw):
         kinds = (int,) if self.whole else (int, float)
@@ -74,13 +73,13 @@ class Lease(Bounded):
         super().__init__(metadata={"description": "seconds (default: the step's timeout, else 300)"}, **kw)
 
 
-class BoundedText(fields.String):
+class BoundedText(String):
     """A string of `low` to `high` characters; anything else is `invalid`."""
 
     def __init__(self, low: int, high: int, **kw):
-        kw["metadata"] = {**kw.get("metadata", {}), "minLength": low, "maxLength": high}
         super().__init__(**kw)
         self.low, self.high = low, high
+        describe(self, minLength=low, maxLength=high)
 
     def _deserialize(self, value, attr, data, **kw):
         if not isinstance(value, str) or not self.low <= len(value) <= self.high:
@@ -88,7 +87,7 @@ class BoundedText(fields.String):
         return value
 
 
-class StepList(fields.List):
+class StepList(List):
     def __init__(self, **kw):
         super().__init__(BoundedText(1, 64), **kw)
 
@@ -128,29 +127,29 @@ class RowId(Schema):
     id = RowRef(required=True)
 
 
-@bp.call("wfstepclaim", Claim, need=ANYONE)
-def wfstepclaim(ctx, data):
+@calls.call("wfstepclaim", Claim, need=ANYONE)
+def wfstepclaim(ctx: CallContext, data: dict):
     """Lease up to `max` open rows matching the filters, oldest first -> {steps: [{id, entityid, slice, app, class,
     workflow, step, attempt, entity, dueat, leaseuntil, parent, loggedat}]}; with `wait`, as soon as one opens."""
     return ctx.crux.workers.claim(ctx.identity, data)
 
 
-@bp.call("wfstepheartbeat", Heartbeat, need=ANYONE)
-def wfstepheartbeat(ctx, data):
+@calls.call("wfstepheartbeat", Heartbeat, need=ANYONE)
+def wfstepheartbeat(ctx: CallContext, data: dict):
     """Extend the caller's live lease of a row (not the attempt's deadline) -> {id, leaseuntil}."""
     return ctx.crux.workers.heartbeat(ctx.identity, data)
 
 
-@bp.call("wfstepfail", StepFail, need=ANYONE)
-def wfstepfail(ctx, data):
+@calls.call("wfstepfail", StepFail, need=ANYONE)
+def wfstepfail(ctx: CallContext, data: dict):
     """The current attempt failed -> {id, attempt, notbefore} when the next attempt opens, else the step fails as a
     report with stepfailed would (answer as wfinstancemarkdone), or the row as wfinstancelist shows it when it
     becomes an incident."""
     return ctx.crux.attempts.step_fail(ctx.identity, data)
 
 
-@bp.call("wfinstanceretry", RowId, need=ANYONE)
-def wfinstanceretry(ctx, data):
+@calls.call("wfinstanceretry", RowId, need=ANYONE)
+def wfinstanceretry(ctx: CallContext, data: dict):
     """Clear an incident (its waiting attempt opens with a fresh deadline), or end the current attempt of an open
     step and start the next one -> the row as wfinstancelist shows it."""
     return ctx.crux.attempts.retry(ctx.identity, data)
@@ -160,8 +159,12 @@ class Empty(Schema):
     pass
 
 
-@bp.call("wfenginelist", Empty, need=RealmCap("report"))
-def wfenginelist(ctx, data):
+# ---- calls ------------------------------------------------------------------------------------
+# Claims, heartbeats and wfenginelist run WorkerService (crux/services/workers.py); wfstepfail and
+# wfinstanceretry run AttemptService (crux/services/attempts.py).
+
+@calls.call("wfenginelist", Empty, need=RealmCap("report"), methods=LIST)
+def wfenginelist(ctx: CallContext, data: dict):
     """Engines (active, and those stopped or dead within a day) and the realm's workers seen within a day ->
     {engines: [{id, name, host, pid, version, startedat, lastbeat, status}], workers: [{name, lastseen, leases}]}."""
     return ctx.crux.workers.engine_list(ctx.identity, data)
