@@ -52,6 +52,16 @@ def database_url(server_url: str, name: str) -> str:
     return psycopg.conninfo.make_conninfo(**info)
 
 
+def postgres_server(given: str | None) -> str:
+    """The PostgreSQL server to make benchmark databases on: `given`, else the embedded one (in
+    the repository's .crux/bench)."""
+    if given:
+        return given
+    from crux.common.config import Settings
+    from crux.store.embedded import embedded_url
+    return embedded_url(Settings(data_dir=str(REPO / ".crux" / "bench")), database="postgres")
+
+
 def drop_database(server_url: str, name: str) -> None:
     import psycopg
     from psycopg import sql

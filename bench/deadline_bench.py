@@ -48,6 +48,7 @@ from benchlib import (
     alternate,
     create_database,
     database_cpu_seconds,
+    postgres_server,
     prepare_crux_database,
     run_clients,
 )
@@ -156,14 +157,6 @@ def preload(url: str, workflow: str, rows: int, timed: bool = False) -> None:
             print("CHECKPOINT refused (not a superuser): measurements may meet the load's checkpoint")
 
 
-def _server_url(given: str | None) -> str:
-    if given:
-        return given
-    from crux.common.config import Settings
-    from crux.store.embedded import embedded_url
-    return embedded_url(Settings(data_dir=str(REPO / ".crux" / "bench")), database="postgres")
-
-
 def _env(url: str) -> dict:
     return {"CRUX_DATABASE_URL": url, "CRUX_JWT_SECRET": SECRET, "CRUX_LOG_LEVEL": "warn"}
 
@@ -233,7 +226,7 @@ def run(args) -> dict:
     from crux.services.tokens import TokenVerifier
     log.set_level("warn")
     settings = Settings(jwt_secret=SECRET, data_dir=str(REPO / ".crux" / "bench"))
-    server_url = _server_url(args.database_url)
+    server_url = postgres_server(args.database_url)
     phases = set(args.phases.split(","))
     sizes = {"small": args.small, "large": args.rows}
     wanted = [n for n in DATABASES if (n != "expiry" and phases & {"claims", "throughput"})

@@ -49,6 +49,7 @@ from benchlib import (
     alternate,
     create_database,
     median_run,
+    postgres_server,
     prepare_crux_database,
     row_text,
     run_clients,
@@ -148,14 +149,6 @@ def run_load(kind: str, clients: int, seconds: float, server: Server, url: str, 
 
 # ---- database preparation ---------------------------------------------------------------------
 
-def _server_url(given: str | None) -> str:
-    if given:
-        return given
-    from crux.common.config import Settings
-    from crux.store.embedded import embedded_url
-    return embedded_url(Settings(data_dir=str(REPO / ".crux" / "bench")), database="postgres")
-
-
 def prepare_database(url: str, settings) -> None:
     """Migrations, the realm with its app, and the reference table."""
     import psycopg
@@ -254,7 +247,7 @@ def run(args) -> dict:
     from crux.services.tokens import TokenVerifier
     log.set_level("warn")       # not the audit lines of the set-up
     settings = Settings(jwt_secret=SECRET, data_dir=str(REPO / ".crux" / "bench"))
-    server_url = _server_url(args.database_url)
+    server_url = postgres_server(args.database_url)
     # Two databases on the same PostgreSQL, each served by its own (identical) server: the
     # 10,000-row and the large one, so their latency rounds can alternate (drift of the machine
     # hits both sizes alike).

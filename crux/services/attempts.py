@@ -60,8 +60,8 @@ class AttemptService:
             require_open(row)
             check_lease(row, worker, None)
             if data.get("retry", True) and row["attempt"] < row["maxattempts"]:
-                [nxt] = attempt_store.next_attempts(uow.conn, [NextAttempt(
-                    row_id, self.instances.settings_now(realm, row), worker, error)], "failed")
+                [nxt] = attempt_store.next_attempts(uow.conn, [NextAttempt.of(
+                    row, self.instances.settings_now(realm, row), worker, error)], "failed")
                 return {"id": row_id, "attempt": nxt["attempt"], "notbefore": nxt["notbefore"]}
             reported = self.instances.fail_locked(inst, row, "failed", worker, error)
             if reported is None:
@@ -81,8 +81,8 @@ class AttemptService:
             if row["incident"] is not None:
                 attempt_store.clear_incident(uow.conn, realm, row_id)
             else:
-                attempt_store.next_attempts(uow.conn, [NextAttempt(
-                    row_id, self.instances.settings_now(realm, row), error="retried")], "failed")
+                attempt_store.next_attempts(uow.conn, [NextAttempt.of(
+                    row, self.instances.settings_now(realm, row), error="retried")], "failed")
             return _listed(uow.conn, realm, row_id)
 
     # ---- expiries (engines) -----------------------------------------------------------------
@@ -94,37 +94,41 @@ class AttemptService:
         with unit_of_work(self.db, None, ENGINE_USER) as uow:
             due = attempt_store.due_rows(uow.conn, attempt_store.lock_due(uow.conn, batch))
             retries = [r for r in due if r["attempt"] < r["maxattempts"]]
-            attempt_store.next_attempts(uow.conn, [
-                NextAttempt(r["id"], self.instances.settings_now(r["realm"], r), worker=r["leasedby"])
-                for r in retries], "timedout")
-            counts.retried = len(retries)
+            counts.retried = len(attempt_store.next_attempts(uow.conn, [
+                NextAttempt.of(r, self.instances.settings_now(r["realm"], r), worker=r["leasedby"])
+                for r in retries], "timedout"))
             counts.rows = [r["id"] for r in due]
             for r in due:
                 if r["attempt"] < r["maxattempts"]:
                     continue
-                if self._fail_expired(uow.conn, r):
+                outcome = self._fail_expired(uow.conn, r)
+                if outcome == "failed":
                     counts.failed += 1
-                else:
+                elif outcome == "incident":
                     counts.incidents += 1
         return counts
 
-    def _fail_expired(self, conn, due: dict) -> bool:
-        """The step of an expired last attempt fails through the rules (True) or becomes an
-        incident (False). A failure of the database here is a defect: the row is made an
-        incident saying so, rather than expiring again at every sweep."""
+    def _fail_expired(self, conn, due: dict) -> str:
+        """The step of an expired last attempt fails through the rules ("failed") or becomes an
+        incident ("incident"); "gone" if the row is no longer that attempt (it is locked since it
+        was read, so only a defect gets there). A failure of the database here is a defect: the
+        row is made an incident saying so, rather than expiring again at every sweep."""
         try:
             with conn.transaction():        # a savepoint: a defect undoes this row only
                 inst = store.lock_instance(conn, due["realm"], due["id"], with_entity=True)
-                row = found_row(inst, due["id"])        # locked under the instance lock this sweep holds
-                return self.instances.fail_locked(inst, row, "timedout", row["leasedby"], None) is not None
+                row = inst.row(due["id"])
+                if row is None or (row["step"], row["attempt"], row["doneat"]) != (due["step"], due["attempt"], None):
+                    return "gone"
+                reported = self.instances.fail_locked(inst, row, "timedout", row["leasedby"], None)
+                return "incident" if reported is None else "failed"
         except CruxError:
             raise
         except Exception as exc:  # noqa: BLE001 - logged, and kept on the row for someone to look at
             _logger.exception("expiry of row %s failed", due["id"])
-            attempt_store.next_attempts(conn, [NextAttempt(
-                due["id"], (due["timeout"], due["maxattempts"], due["retrydelay"]), worker=due["leasedby"],
+            attempt_store.next_attempts(conn, [NextAttempt.of(
+                due, (due["timeout"], due["maxattempts"], due["retrydelay"]), worker=due["leasedby"],
                 incident=f"internal error while failing the expired step: {exc.__class__.__name__}")], "timedout")
-            return False
+            return "incident"
 
 
 def _listed(conn, realm: str, row_id: int) -> dict:

@@ -232,8 +232,8 @@ class InstanceService:
             if err.status >= 500:
                 raise
             reason = "; ".join(m.get("msg") or m["errcode"] for m in err.messages)
-            attempt_store.next_attempts(inst.conn, [attempt_store.NextAttempt(
-                row["id"], self.settings_now(realm, row), worker, error, incident=reason[:4000])], outcome)
+            attempt_store.next_attempts(inst.conn, [attempt_store.NextAttempt.of(
+                row, self.settings_now(realm, row), worker, error, incident=reason[:4000])], outcome)
             return None
 
     def settings_now(self, realm: str, row: dict) -> StepSettings:

@@ -19,17 +19,25 @@ from crux.store.instances import INSTANCE_COLUMNS, Settings, try_lock_sql
 @dataclass
 class NextAttempt:
     id: int
+    step: str                           # the step and attempt ending: a row that has moved on
+    attempt: int                        # meanwhile is left alone
     settings: Settings                  # the settings the new attempt starts with
     worker: str | None = None           # on the closed attempt's history row
     error: str | None = None
     incident: str | None = None         # the new attempt waits: this is why
 
+    @classmethod
+    def of(cls, row: dict, settings: Settings, worker: str | None = None, error: str | None = None,
+           incident: str | None = None) -> NextAttempt:
+        return cls(row["id"], row["step"], row["attempt"], settings, worker, error, incident)
+
 
 _NEXT = """
 WITH r AS (
-    SELECT * FROM unnest(%(ids)s::bigint[], %(timeouts)s::int[], %(attempts)s::int[], %(delays)s::int[],
-                         %(workers)s::text[], %(errors)s::text[], %(incidents)s::text[])
-        AS r(id, timeout, maxattempts, retrydelay, worker, error, incident)
+    SELECT * FROM unnest(%(ids)s::bigint[], %(steps)s::text[], %(ending)s::int[], %(timeouts)s::int[],
+                         %(attempts)s::int[], %(delays)s::int[], %(workers)s::text[], %(errors)s::text[],
+                         %(incidents)s::text[])
+        AS r(id, step, ending, timeout, maxattempts, retrydelay, worker, error, incident)
 ), upd AS (
     UPDATE wfinstance w
     SET attempt = w.attempt + 1, leasedby = NULL, leaseuntil = NULL, incident = r.incident,
@@ -38,7 +46,7 @@ WITH r AS (
         dueat = CASE WHEN r.incident IS NULL
                      THEN now() + (r.retrydelay + r.timeout) * interval '1 second' END,
         maxattempts = r.maxattempts, timeout = r.timeout, retrydelay = r.retrydelay
-    FROM r WHERE w.id = r.id AND w.doneat IS NULL
+    FROM r WHERE w.id = r.id AND w.doneat IS NULL AND w.step = r.step AND w.attempt = r.ending
     RETURNING """ + ", ".join("w." + c.strip() for c in OPEN_COLUMNS.split(",")) + """, w.notbefore, w.incident
 ), """ + closing("closed", "outcome = %(outcome)s, worker = r.worker, error = r.error",
                  "r.id = h.wfid AND h.id IN (SELECT (" + LATEST.format(realm="u.realm", wfid="u.id") + ") FROM upd u)",
@@ -55,11 +63,13 @@ SELECT id, attempt, notbefore FROM upd ORDER BY id
 def next_attempts(conn, attempts: list[NextAttempt], outcome: str) -> list[dict]:
     """End the current attempt of each row (history `outcome`: timedout or failed) and start the
     next one: lease cleared, open after the retry delay with a fresh deadline, or waiting as an
-    incident. One statement; the rows must be locked (their instances' locks held). ->
+    incident. One statement; the callers hold the rows' instance locks and row locks. A row not
+    at the step and attempt given is left as it is. ->
     [{id, attempt, notbefore}] of the rows changed."""
     if not attempts:
         return []
-    params = {"outcome": outcome, "ids": [a.id for a in attempts],
+    params = {"outcome": outcome, "ids": [a.id for a in attempts], "steps": [a.step for a in attempts],
+              "ending": [a.attempt for a in attempts],
               "timeouts": [a.settings[0] for a in attempts], "attempts": [a.settings[1] for a in attempts],
               "delays": [a.settings[2] for a in attempts], "workers": [a.worker for a in attempts],
               "errors": [a.error for a in attempts], "incidents": [a.incident for a in attempts]}
@@ -90,7 +100,9 @@ LIMIT %(batch)s
 """
 
 # The due rows among those, read again under their instance locks (a fresh snapshot: what a
-# report or another engine committed before the lock was taken is seen) and locked.
+# report or another engine committed before the lock was taken is seen) and locked: a report's
+# short way, which moves a lone row without the instance lock, waits for the sweep and then
+# finds the row at its next attempt (and gives way to the locked way).
 _DUE_ROWS = f"""
 SELECT {INSTANCE_COLUMNS}, realm, maxattempts, timeout, retrydelay FROM wfinstance
 WHERE id = ANY(%(ids)s) AND expiresat <= now() AND doneat IS NULL
