@@ -96,10 +96,10 @@ def test_a_lease_not_renewed_expires_and_the_row_is_claimable_again(flows):
 
 def test_a_heartbeat_keeps_the_lease(flows):
     [row_id] = _starts(flows, 1)
-    claim(flows, "w1", lease=1)
-    stop = time.monotonic() + 2.5
-    while time.monotonic() < stop:
-        beat = flows.ok("wfstepheartbeat", {"id": row_id, "worker": "w1", "lease": 1})
+    claim(flows, "w1", lease=2)
+    stop = time.monotonic() + 4
+    while time.monotonic() < stop:       # beats well inside the 2-second lease, past its first end
+        beat = flows.ok("wfstepheartbeat", {"id": row_id, "worker": "w1", "lease": 2})
         assert beat["id"] == row_id and beat["leaseuntil"] is not None
         flows.crux.attempts.expire()
         time.sleep(0.2)
