@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError
 
 from crux.api.auth import RealmCap
 from crux.api.calls import DELETE, LIST, UPDATE, CallContext, CallGroup
-from crux.api.fields import Float, Id, Name, NameList, String, Text, describe
+from crux.api.fields import Bounded, Name, NameList, String, Text
 from crux.store.events import KINDS
 
 calls = CallGroup("events")
@@ -18,24 +18,6 @@ class Kind(String):
         if text not in KINDS:
             raise ValidationError(f"invalid: unknown event kind {text}; kinds are {', '.join(KINDS)}")
         return text
-
-
-class Seconds(Float):
-    """A number of seconds within [0, most] (integers or fractions; not booleans or strings)."""
-
-    def __init__(self, most: float, **kw):
-        super().__init__(**kw)
-        self.most = most
-        describe(self, minimum=0, maximum=most)
-
-    def _deserialize(self, value, attr, data, **kw):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-            raise ValidationError("invalid: must be a number of seconds")
-        if value < 0:
-            raise ValidationError("too_small: must be 0 or more")
-        if value > self.most:
-            raise ValidationError(f"too_large: at most {self.most} seconds")
-        return float(value)
 
 
 class WebhookRead(RealmCap):
@@ -52,8 +34,8 @@ class WebhookRead(RealmCap):
 
 class EventList(Schema):
     after = Text(max_length=200, metadata={"description": "a `next` cursor of an earlier answer"})
-    limit = Id(most=1000, load_default=100, metadata={"description": "at most this many events (1 to 1000)"})
-    wait = Seconds(30, load_default=0, metadata={"description": "seconds to wait for an event (0 to 30)"})
+    limit = Bounded(1, 1000, load_default=100, metadata={"description": "at most this many events (default 100)"})
+    wait = Bounded(0, 30, whole=False, load_default=0, metadata={"description": "seconds to wait for an event"})
     kinds = NameList(Kind(), most=len(KINDS))
     app = Name(fold=True)
     workflow = Name()

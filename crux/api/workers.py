@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError
 
 from crux.api.auth import Authenticated, RealmCap
 from crux.api.calls import LIST, CallContext, CallGroup
-from crux.api.fields import Field, List, Name, StrictBool, String, describe
+from crux.api.fields import Bounded, List, Name, StrictBool, String, describe
 
 calls = CallGroup("workers")
 ANYONE = Authenticated()
@@ -30,26 +30,6 @@ class WorkerName(String):
         if not valid_worker(value):
             raise ValidationError("invalid: a worker's name is a string of 1 to 200 characters without control "
                                   "characters")
-        return value
-
-
-class Bounded(Field):
-    """A JSON number from `low` to `high` (an integer unless `whole` is False)."""
-    low: float = 0
-    high: float = 0
-
-    def __init__(self, low=None, high=None, *, whole: bool = True, **kw):
-        super().__init__(**kw)
-        self.low = type(self).low if low is None else low
-        self.high = type(self).high if high is None else high
-        self.whole = whole
-        describe(self, type="integer" if whole else "number", minimum=self.low, maximum=self.high)
-
-    def _deserialize(self, value, attr, data, **kw):
-        kinds = (int,) if self.whole else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kinds) or not self.low <= value <= self.high:
-            raise ValidationError(f"invalid: {'an integer' if self.whole else 'a number'} "
-                                  f"from {self.low:,} to {self.high:,}")
         return value
 
 
