@@ -15,6 +15,7 @@ class Receiver:
         self.fail_first, self.delay, self.secret = fail_first, delay, secret
         self.deliveries: list[dict] = []       # accepted ones
         self.refused: list[dict] = []
+        self.arrived = 0                       # requests that began (counted before any delay)
         self.max_in_flight = 0
         self._in_flight = 0
         self._lock = threading.Lock()
@@ -35,6 +36,7 @@ class Receiver:
 
     def _handle(self, handler, body: bytes) -> None:
         with self._lock:
+            self.arrived += 1
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
@@ -47,9 +49,12 @@ class Receiver:
             with self._lock:
                 refuse = len(self.refused) < self.fail_first
                 (self.refused if refuse else self.deliveries).append(record)
-            handler.send_response(500 if refuse else 204)
-            handler.send_header("Content-Length", "0")
-            handler.end_headers()
+            try:
+                handler.send_response(500 if refuse else 204)
+                handler.send_header("Content-Length", "0")
+                handler.end_headers()
+            except OSError:        # the sender went away meanwhile (an engine killed mid-delivery)
+                pass
         finally:
             with self._lock:
                 self._in_flight -= 1
