@@ -22,8 +22,8 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
-from crux.errors import CruxError
 from crux.common.jsontext import dumps
+from crux.errors import CruxError
 from crux.services.events import event_out
 from crux.services.uow import unit_of_work
 from crux.services.webhooks import check_url

@@ -40,7 +40,7 @@ def check_url(url: str, allow: list, field: str = "url", resolve: bool = True) -
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CruxError("invalid", field, [url], "a webhook url is an http:// or https:// URL with a host")
     try:
-        parts.port
+        parts.port  # noqa: B018 - reading it checks it (urlsplit raises ValueError for a bad port)
     except ValueError:
         raise CruxError("invalid", field, [url], "the url's port is not a number from 0 to 65535") from None
     if not allow:

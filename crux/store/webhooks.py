@@ -90,10 +90,10 @@ def finish(conn, webhook_id: int, owner: str, *, acked: tuple[int, int] | None, 
                   batch = CASE WHEN %(pos)s::bigint IS NULL THEN batch END,
                   batchpos = CASE WHEN %(pos)s::bigint IS NULL THEN batchpos END,
                   batchevent = CASE WHEN %(pos)s::bigint IS NULL THEN batchevent END,
-                  failures = CASE WHEN %(error)s::text IS NULL THEN (CASE WHEN %(attempted)s THEN 0 ELSE failures END)
-                                  ELSE failures + 1 END,
-                  lasterror = CASE WHEN %(error)s::text IS NULL THEN (CASE WHEN %(attempted)s THEN NULL ELSE lasterror END)
-                                   ELSE %(error)s END
+                  failures = CASE WHEN %(error)s::text IS NOT NULL THEN failures + 1
+                                  WHEN %(attempted)s THEN 0 ELSE failures END,
+                  lasterror = CASE WHEN %(error)s::text IS NOT NULL THEN %(error)s
+                                   WHEN %(attempted)s THEN NULL ELSE lasterror END
            WHERE id = %(id)s AND leasedby = %(owner)s""",
         {"id": webhook_id, "owner": owner, "retry": retry_in, "attempted": attempted, "error": error,
          "pos": None if acked is None else acked[0], "eventid": None if acked is None else acked[1]})
