@@ -25,8 +25,7 @@ from benchlib import HERE, REPO, workload_generator
 
 sys.path.insert(0, str(REPO))
 
-from crux.engine import (compile_family, convert_entity, validate_ruleset,  # noqa: E402
-                         validate_schema)
+from crux.engine import compile_family, convert_entity, validate_ruleset, validate_schema  # noqa: E402
 
 gen_workloads = workload_generator()
 

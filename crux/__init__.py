@@ -15,9 +15,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     and in front of it the router that is the one way into every call (crux/api/router.py)."""
     from flask import Flask
 
-    from crux.common import log
     from crux.api import all_calls, envelope, service
     from crux.api.router import CallRouter
+    from crux.common import log
     from crux.console import bp as console
     from crux.services.state import Crux
     from crux.store import migrate as migrations

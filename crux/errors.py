@@ -65,7 +65,7 @@ class CruxError(Exception):
         super().__init__(msg or kind.meaning)
 
     @classmethod
-    def many(cls, messages: list[dict]) -> "CruxError":
+    def many(cls, messages: list[dict]) -> CruxError:
         """Several problems at once; the HTTP status is that of the first."""
         return cls(messages[0]["errcode"], messages=messages)
 

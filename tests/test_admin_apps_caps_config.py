@@ -8,7 +8,6 @@ import pytest
 
 from tests.conftest import error_of
 
-
 # ---- apps -------------------------------------------------------------------------------------
 
 def test_app_lifecycle_and_changelog(realm, conn):

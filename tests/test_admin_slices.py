@@ -9,7 +9,7 @@ from tests.conftest import error_of
 
 
 def _future(minutes=60):
-    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
 
 
 def test_new_slice_numbers_count_per_realm_and_are_not_reused(realm, other_realm):

@@ -105,7 +105,7 @@ def test_inactive_slice_is_refused(realm):
 
 
 def test_scheduled_slice_changes_count_at_call_time(realm, conn):
-    now = dt.datetime(2026, 1, 31, 10, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 1, 31, 10, tzinfo=dt.UTC)
     hour = dt.timedelta(hours=1)
     assert SliceState(False, now - hour, None).active_at(now) is True
     assert SliceState(True, None, now + hour).active_at(now) is True

@@ -7,12 +7,22 @@ import threading
 import pytest
 
 from crux.engine import normalize_rules
-
 from crux.errors import CruxError
 from crux.services.rulecache import RulesetCache
 from crux.store.notify import CHANNEL, Listener
-from tests.rules_data import (LOYALTY, MAIN, ORDER, apply, eventually, key, onboarding, order_rules, record_statements,
-                              rule, settle)
+from tests.rules_data import (
+    LOYALTY,
+    MAIN,
+    ORDER,
+    apply,
+    eventually,
+    key,
+    onboarding,
+    order_rules,
+    record_statements,
+    rule,
+    settle,
+)
 
 
 def _keys(cache, realm) -> set:

@@ -8,8 +8,19 @@ import pytest
 from crux.cli.load import loader_identity
 from crux.services.rules import BRE, RuleService
 from tests.conftest import error_of
-from tests.rules_data import (FLOW, FLOW_SCHEMA, LOYALTY, MAIN, fields_of, key, onboarding, order_rules, order_schema,
-                              record_statements, rule)
+from tests.rules_data import (
+    FLOW,
+    FLOW_SCHEMA,
+    LOYALTY,
+    MAIN,
+    fields_of,
+    key,
+    onboarding,
+    order_rules,
+    order_schema,
+    record_statements,
+    rule,
+)
 
 
 def rs(name, rules=None, **more):

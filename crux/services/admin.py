@@ -15,7 +15,7 @@ from crux.store import realms as realm_store
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _require_slice(conn, realm: str, slice_id: int, field: str = "id", lock: bool = False) -> dict:

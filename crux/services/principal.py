@@ -11,7 +11,7 @@ READ_CAPS = ("report", "schema", "ruleset")     # any of them lets a caller read
 
 
 def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable, Mapping
 
 from crux.engine import CompiledFamily, ValidationFailed, compile_family
 from crux.errors import CruxError, not_found
@@ -108,7 +108,7 @@ class RulesetCache:
         state = self._get(self._slices, ("s", realm, slice_id), lambda: self._load_slice(realm, slice_id))
         if state is None:
             return None
-        return state.active_at(now or dt.datetime.now(dt.timezone.utc))
+        return state.active_at(now or dt.datetime.now(dt.UTC))
 
     def require_active_slice(self, realm: str, slice_id: int) -> None:
         """Refuse a slice that does not exist (404) or is not active now (SPEC §4.4)."""

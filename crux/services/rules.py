@@ -13,8 +13,15 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from crux.engine import (MatchError, ValidationFailed, make_tracedata, normalize_rules, normalize_schema,
-                         validate_ruleset, validate_schema)
+from crux.engine import (
+    MatchError,
+    ValidationFailed,
+    make_tracedata,
+    normalize_rules,
+    normalize_schema,
+    validate_ruleset,
+    validate_schema,
+)
 from crux.errors import CruxError, message, not_found
 from crux.services.principal import READ_CAPS, Identity
 from crux.services.steps import check_steps, schema_steps
@@ -42,7 +49,7 @@ def problems_error(problems) -> CruxError:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def converted(family, entity: dict, workflow: bool = False) -> dict:

@@ -15,7 +15,7 @@ import os
 import threading
 import uuid
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
 
 import psycopg
 

@@ -20,6 +20,7 @@ import jwt
 
 from tests.conftest import TEST_SECRET as SECRET
 from tests.http_server import Server
+
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--no-first-run", "--disable-sync", "--disable-quic"]
@@ -71,7 +72,7 @@ class Demo(Server):
 
     def mint(self, user: str, ttl: int = 3600) -> str:
         """A token of `user` in the demo realm (signed with the demo's secret)."""
-        now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+        now = int(dt.datetime.now(dt.UTC).timestamp())
         return jwt.encode({"sub": user, "preferred_username": user, "realm": self.REALM, "iat": now - 5,
                            "exp": now + ttl}, SECRET, algorithm="HS256")
 

@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from tests.console.harness import sign_in, visit
 
+
 def test_the_event_stream_filtered_and_followed_live(page, demo):
     """Changes of admin data are events (`changed`); the instance events of SPEC §9.1 show the
     same way (and link to their instance) once the service appends them."""

@@ -3,7 +3,6 @@ ruleset made in the page (the service's problems shown at their fields), the rul
 keyboard, the call graph, and the simulator with its trace."""
 from __future__ import annotations
 
-
 from playwright.sync_api import expect
 
 from tests.console.harness import ORDER, fill_entity, paste_rules, sign_in, visit, wait_ready

@@ -46,7 +46,7 @@ def test_a_new_tab_is_not_signed_in(browser, demo):
 
 def test_a_token_the_service_refuses_ends_the_session_and_signing_in_returns_to_the_page(page, demo):
     sign_in(page, demo, "/console/slices", ready="slices")
-    now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    now = int(dt.datetime.now(dt.UTC).timestamp())
     expired = jwt.encode({"sub": "admin", "realm": "demo", "iat": now - 7200, "exp": now - 3600}, SECRET, algorithm="HS256")
     page.evaluate("t => sessionStorage.setItem('crux.token', t)", expired)
     page.get_by_role("link", name="Apps").click()
