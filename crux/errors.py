@@ -73,7 +73,7 @@ class CruxError(Exception):
 def message(errcode: str, field: str | None = None, vals=None, msg: str = "") -> dict:
     kind = CATALOG[errcode]
     out = {"msgid": kind.msgid, "errcode": errcode, "field": field,
-           "vals": [v for v in vals] if isinstance(vals, (list, tuple)) else ([] if vals is None else [vals])}
+           "vals": list(vals) if isinstance(vals, (list, tuple)) else ([] if vals is None else [vals])}
     if msg:
         out["msg"] = msg
     return out

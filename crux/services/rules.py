@@ -156,7 +156,8 @@ class RuleService:
             raise not_found("class", cls)
         if row["brwf"] != kind.brwf:
             other = KINDS[row["brwf"]].word
-            raise CruxError("not_found", "class", [cls], f"class {cls} has no {kind.word} schema (it has a {other} schema)")
+            raise CruxError("not_found", "class", [cls],
+                            f"class {cls} has no {kind.word} schema (it has a {other} schema)")
         return row
 
     @staticmethod
@@ -351,8 +352,8 @@ class RuleService:
             todo = [family[n] for n in order if not family[n]["is_active"]]
             if todo:
                 rule_store.set_rulesets_active(uow.conn, scope.realm, [r["id"] for r in todo], True, ident.user)
-            uow.changed_many("ruleset", [(scope.key(cls, r["name"]), "update", {"is_active": False}, {"is_active": True})
-                                         for r in todo])
+            uow.changed_many("ruleset", [(scope.key(cls, r["name"]), "update", {"is_active": False},
+                                          {"is_active": True}) for r in todo])
         return {"ntraversed": len(order), "nactivated": len(todo)}
 
     def ruleset_deactivate(self, ident: Identity, kind: Kind, data: dict) -> dict:
@@ -380,7 +381,8 @@ class RuleService:
             if rule_store.workflow_class(uow.conn, scope, workflow) is None:
                 raise CruxError("not_found", "workflow", [workflow], f"workflow {workflow} does not exist")
             if step not in rule_store.workflow_steps(uow.conn, scope):
-                raise CruxError("invalid", "step", [step], f"{step} is not a step of any workflow schema of app {scope.app}")
+                raise CruxError("invalid", "step", [step],
+                                f"{step} is not a step of any workflow schema of app {scope.app}")
             old = rule_store.get_stepworkflow(uow.conn, scope, step, lock=True)
             if old is not None and not replace:
                 raise CruxError("already_exist", "step", [step], f"step {step} already has a workflow")

@@ -45,7 +45,10 @@ def delete_app(conn, realm: str, name: str) -> None:
 def list_apps(conn, realm: str) -> list[dict]:
     return conn.execute(
         f"""SELECT {APP_COLUMNS},
-              (SELECT count(DISTINCT "user") FROM capgrant c WHERE c.realm = a.realm AND c.app = a.shortnamelc) AS nusers,
-              (SELECT count(*) FROM ruleset r WHERE r.realm = a.realm AND r.app = a.shortnamelc AND r.brwf = 'B') AS nrulesetsbre,
-              (SELECT count(*) FROM ruleset r WHERE r.realm = a.realm AND r.app = a.shortnamelc AND r.brwf = 'W') AS nrulesetswfe
+              (SELECT count(DISTINCT "user") FROM capgrant c
+                WHERE c.realm = a.realm AND c.app = a.shortnamelc) AS nusers,
+              (SELECT count(*) FROM ruleset r
+                WHERE r.realm = a.realm AND r.app = a.shortnamelc AND r.brwf = 'B') AS nrulesetsbre,
+              (SELECT count(*) FROM ruleset r
+                WHERE r.realm = a.realm AND r.app = a.shortnamelc AND r.brwf = 'W') AS nrulesetswfe
             FROM app a WHERE a.realm = %s ORDER BY a.shortnamelc""", (realm,)).fetchall()

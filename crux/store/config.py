@@ -4,7 +4,8 @@ from __future__ import annotations
 CONFIG_COLUMNS = "slice, name, descr, val, ver, setby, setat"
 
 
-def set_config(conn, realm: str, slice_id: int, name: str, val: str, descr: str | None, who: str) -> tuple[dict | None, dict]:
+def set_config(conn, realm: str, slice_id: int, name: str, val: str, descr: str | None,
+               who: str) -> tuple[dict | None, dict]:
     old = conn.execute(f"SELECT {CONFIG_COLUMNS} FROM config WHERE realm = %s AND slice = %s AND name = %s FOR UPDATE",
                        (realm, slice_id, name)).fetchone()
     new = conn.execute(

@@ -102,7 +102,8 @@ def lock_realm_roots(conn, realm: str) -> None:
 
 
 def is_deactivated(conn, realm: str, user: str) -> bool:
-    return conn.execute('SELECT 1 FROM deactivated WHERE realm = %s AND "user" = %s', (realm, user)).fetchone() is not None
+    found = conn.execute('SELECT 1 FROM deactivated WHERE realm = %s AND "user" = %s', (realm, user)).fetchone()
+    return found is not None
 
 
 def deactivate(conn, realm: str, user: str, who: str) -> bool:

@@ -1,14 +1,16 @@
 """Cache coherence across server processes through PostgreSQL LISTEN/NOTIFY.
 
 Writers send a notice inside their transaction (the unit of work's `notify`, crux/services/uow.py),
-so the message is delivered only if and when the write commits. Each process runs one `Listener` thread on a dedicated connection
-(not from the pool: behind PgBouncer it must bypass the bouncer). Caches subscribe a handler per
-`kind`, plus a reset handler called whenever the listener (re)connects: messages may have been
-missed while it was away, so caches drop everything. While the listener is not connected,
-`listener.generation` is None and caches must not keep what they load.
+so the message is delivered only if and when the write commits. Each process runs one `Listener`
+thread on a dedicated connection (not from the pool: behind PgBouncer it must bypass the bouncer).
+Caches subscribe a handler per `kind`, plus a reset handler called whenever the listener
+(re)connects: messages may have been missed while it was away, so caches drop everything. While
+the listener is not connected, `listener.generation` is None and caches must not keep what they
+load.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -91,10 +93,10 @@ class Listener:
         self._stop.set()
         conn = self._conn
         if conn is not None:
-            try:
+            # the listener thread may be closing the connection at the same moment: then there
+            # is nothing left to cancel
+            with contextlib.suppress(psycopg.Error, OSError):
                 conn.cancel_safe()
-            except Exception:
-                pass
 
     def _reset(self) -> None:
         self._generation += 1
@@ -114,7 +116,9 @@ class Listener:
                             self._dispatch(note.payload, skip_own=True)
                         # A periodic query notices a dead server even when nothing is sent.
                         conn.execute("SELECT 1")
-            except Exception as exc:  # any failure: drop caches, reconnect after a pause
+            except Exception as exc:  # noqa: BLE001 -- any failure: the server, the network, a reset handler
+                # drop the caches and reconnect after a pause: the thread must outlive any failure,
+                # or this process's caches would not hear of a change again
                 if self._stop.is_set():
                     break
                 _logger.warning("cache listener lost its connection: %s", exc.__class__.__name__)

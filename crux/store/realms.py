@@ -59,6 +59,7 @@ def new_slice(conn, realm: str, descr: str, active: bool, who: str) -> int:
 def copy_slice_contents(conn, realm: str, source: int, target: int, apps: list[str] | None, who: str) -> dict:
     """Copy config (all of it) and the stepworkflows, schemas and rulesets of `apps` (None: all)."""
     app_filter = "" if apps is None else " AND app = ANY(%(apps)s)"
+    ruleset_filter = "" if apps is None else " AND r.app = ANY(%(apps)s)"   # app alone is ambiguous there
     p = {"realm": realm, "src": source, "dst": target, "who": who, "apps": apps}
     counts = {}
     counts["config"] = conn.execute(
@@ -80,7 +81,7 @@ def copy_slice_contents(conn, realm: str, source: int, target: int, apps: list[s
                    r.ruleset, r.steps, %(who)s
             FROM ruleset r
             JOIN schema ns ON ns.realm = r.realm AND ns.slice = %(dst)s AND ns.app = r.app AND ns.class = r.class
-            WHERE r.realm = %(realm)s AND r.slice = %(src)s{'' if apps is None else ' AND r.app = ANY(%(apps)s)'}""", p).rowcount
+            WHERE r.realm = %(realm)s AND r.slice = %(src)s{ruleset_filter}""", p).rowcount
     return counts
 
 

@@ -15,7 +15,8 @@ CURSOR_FILE = os.environ.get("CURSOR_FILE", "crux-events.cursor")
 
 after = open(CURSOR_FILE).read().strip() if os.path.exists(CURSOR_FILE) else None
 while True:
-    payload = {"wait": float(os.environ.get("WAIT", 25)), **({"after": after} if after else {})}  # answers as soon as one commits
+    # `wait`: the call answers as soon as an event commits, or after that many seconds
+    payload = {"wait": float(os.environ.get("WAIT", 25)), **({"after": after} if after else {})}
     request = urllib.request.Request(URL, json.dumps({"data": payload}).encode(), HEADERS)
     with urllib.request.urlopen(request, timeout=60) as response:
         page = json.load(response)["data"]
