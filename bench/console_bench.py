@@ -49,7 +49,9 @@ EDIT = """async (n) => {
   value.dispatchEvent(new Event("input", {bubbles: true}));
   document.querySelector(`[data-rule="${n}"] button.primary`).click();
   await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve)));
-  if (!document.querySelector(`[data-rule="${n}"]`).textContent.includes("amount > 123")) throw new Error("the edit did not show");
+  if (!document.querySelector(`[data-rule="${n}"]`).textContent.includes("amount > 123")) {
+    throw new Error("the edit did not show");
+  }
   return performance.now() - t0;
 }"""
 
@@ -69,7 +71,8 @@ def load(port: int, token: str, rules: int) -> list[str]:
         big, ref = gen.build(f"flat-{rules}", 1), gen.build("flat-10", 1)
         schema = big["schema"]
         for name, payload in (("appnew", {"name": APP, "descr": "console benchmark"}),
-                              ("breschemanew", {"slice": 1, "app": APP, "class": CLASS, "patternschema": schema["patternschema"],
+                              ("breschemanew", {"slice": 1, "app": APP, "class": CLASS,
+                                                "patternschema": schema["patternschema"],
                                                 "actionschema": schema["actionschema"]}),
                               *(("brerulesetnew", {"slice": 1, "app": APP, "class": CLASS, "name": w["entry"],
                                                    "ruleset": w["rulesets"][0]["rules"]}) for w in (big, ref))):
@@ -82,6 +85,7 @@ def load(port: int, token: str, rules: int) -> list[str]:
 
 
 def measure(browser, base: str, token: str, name: str, rules: int) -> dict:
+    from playwright.sync_api import Error as PlaywrightError
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     cdp = context.new_cdp_session(page)
@@ -93,9 +97,10 @@ def measure(browser, base: str, token: str, name: str, rules: int) -> dict:
         page.goto(f"{base}/console/rulesets/1/{APP}/{CLASS}/{name}#token={token}")
         try:
             page.wait_for_selector("body[data-ready='ruleset']", state="attached", timeout=120_000)
-        except Exception:
+        except PlaywrightError:
             shows = page.evaluate("() => document.body.innerText.slice(0, 600)")
-            raise SystemExit(f"the page of {name} was not drawn; it shows:\n{shows}\nthe browser said:\n" + "\n".join(said[-20:])) from None
+            raise SystemExit(f"the page of {name} was not drawn; it shows:\n{shows}\nthe browser said:\n"
+                             + "\n".join(said[-20:])) from None
         for _ in range(200):
             shown = page.evaluate("() => (performance.getEntriesByName('crux:rules-shown')[0] || {}).startTime")
             if shown:
@@ -145,9 +150,11 @@ def main(argv=None) -> int:
                     r = measure(browser, base, token, ref, 10)
                     b = measure(browser, base, token, big, args.rules)
                     rounds.append({"reference": r, "large": b})
-                    print(f"round {k + 1}: {args.rules} rules open {b['open_ms']:6.0f} ms (drawn {b['drawn_ms']:5.0f}, "
-                          f"main thread busy {b['busy_ms']:4.0f}) edit {b['edit_ms']:5.1f} ms, {b['elements']} elements | "
-                          f"10 rules open {r['open_ms']:5.0f} ms (busy {r['busy_ms']:4.0f}) edit {r['edit_ms']:5.1f} ms", flush=True)
+                    print(f"round {k + 1}: {args.rules} rules open {b['open_ms']:6.0f} ms "
+                          f"(drawn {b['drawn_ms']:5.0f}, main thread busy {b['busy_ms']:4.0f}) "
+                          f"edit {b['edit_ms']:5.1f} ms, {b['elements']} elements | "
+                          f"10 rules open {r['open_ms']:5.0f} ms (busy {r['busy_ms']:4.0f}) "
+                          f"edit {r['edit_ms']:5.1f} ms", flush=True)
             finally:
                 browser.close()
     finally:
@@ -157,7 +164,8 @@ def main(argv=None) -> int:
             drop_database(SERVER_URL, dropme)
         shutil.rmtree(work, ignore_errors=True)
 
-    med = {side: {k: statistics.median(r[side][k] for r in rounds) for k in ("open_ms", "edit_ms", "drawn_ms", "busy_ms")}
+    med = {side: {k: statistics.median(r[side][k] for r in rounds)
+                  for k in ("open_ms", "edit_ms", "drawn_ms", "busy_ms")}
            for side in ("reference", "large")}
     ratios = {k: med["large"][k] / med["reference"][k] for k in ("open_ms", "edit_ms", "busy_ms")}
     ok = med["large"]["open_ms"] < TARGET_MS and med["large"]["edit_ms"] < TARGET_MS
@@ -165,7 +173,8 @@ def main(argv=None) -> int:
           f"{med['large']['edit_ms']:.1f} ms; 10 rules open {med['reference']['open_ms']:.0f} ms, edit "
           f"{med['reference']['edit_ms']:.1f} ms")
     print(f"ratios to the 10-rule reference: open {ratios['open_ms']:.2f}x, main thread busy while opening "
-          f"{ratios['busy_ms']:.2f}x ({med['large']['busy_ms']:.0f} vs {med['reference']['busy_ms']:.0f} ms), edit {ratios['edit_ms']:.2f}x")
+          f"{ratios['busy_ms']:.2f}x ({med['large']['busy_ms']:.0f} vs {med['reference']['busy_ms']:.0f} ms), "
+          f"edit {ratios['edit_ms']:.2f}x")
     print(f"target: open and edit under {TARGET_MS:.0f} ms: {'PASS' if ok else 'FAIL'} ({os.cpu_count()} CPUs)")
     out = HERE / "out"
     out.mkdir(exist_ok=True)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.metadata
 import json
 import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchlib import HERE, REPO, workload_generator
@@ -121,7 +123,7 @@ class ZenRunner:
 
     def check(self, workload: dict) -> int:
         bad = 0
-        for ent, exp in zip(workload["entities"], workload["expected"]):
+        for ent, exp in zip(workload["entities"], workload["expected"], strict=True):
             got = zen_actionset(self.engine.evaluate(self.key, ent)["result"], self.props)
             bad += got != exp
         return bad
@@ -171,7 +173,7 @@ def build_family(workload: dict):
 def check_crux(family, workload: dict, traced: int) -> int:
     bad = 0
     entry = workload["entry"]
-    for k, (ent, exp) in enumerate(zip(workload["entities"], workload["expected"])):
+    for k, (ent, exp) in enumerate(zip(workload["entities"], workload["expected"], strict=True)):
         e = convert_entity(family.schema, ent)
         for trace in (0, 1, 2) if k < traced else (0,):
             r = family.match(entry, e, trace)
@@ -192,14 +194,48 @@ def timed(fn, items) -> float:
     return dt / len(items) / 1000.0
 
 
+def timed_variants(family, wl: dict, runner: ZenRunner | None) -> list[tuple[str, Callable[[list], None], list]]:
+    """What is timed for one workload: (label, a function evaluating a list of entities, the list)."""
+    entry = wl["entry"]
+    raw = wl["entities"]
+    conv = [convert_entity(family.schema, e) for e in raw]
+    schema = family.schema
+    match = family.match
+    rulesets = {rs["name"]: rs for rs in wl["rulesets"]}
+    ref_schema = wl["schema"]
+    reference_match = gen_workloads.reference_match
+
+    def crux_match(items):
+        for e in items:
+            match(entry, e)
+
+    def crux_full(items):
+        for e in items:
+            match(entry, convert_entity(schema, e))
+
+    def reference(items):
+        for e in items:
+            reference_match(ref_schema, rulesets, entry, e)
+
+    variants = [("crux_match", crux_match, conv), ("crux_match_convert", crux_full, raw),
+                ("reference", reference, raw)]
+    if runner is not None:
+        zfn = runner.fn
+
+        def zen_eval(items):
+            for e in items:
+                zfn(e)
+        variants.append(("zen", zen_eval, raw))
+    return variants
+
+
 def run(args) -> dict:
     try:
         import zen
         zen_version = "2.1.3"
         try:
-            from importlib.metadata import version
-            zen_version = version("zen-engine")
-        except Exception:       # pragma: no cover
+            zen_version = importlib.metadata.version("zen-engine")
+        except importlib.metadata.PackageNotFoundError:       # pragma: no cover
             pass
     except ImportError:
         zen = None
@@ -226,36 +262,7 @@ def run(args) -> dict:
                 raise SystemExit(f"{name}: {zbad} zen results differ from expected; not timing")
             zen_paths = runner.pick_fastest(wl["entities"])
 
-        entry = wl["entry"]
-        raw = wl["entities"]
-        conv = [convert_entity(family.schema, e) for e in raw]
-        schema = family.schema
-        match = family.match
-        rulesets = {rs["name"]: rs for rs in wl["rulesets"]}
-        ref_schema = wl["schema"]
-        reference_match = gen_workloads.reference_match
-
-        def crux_match(items):
-            for e in items:
-                match(entry, e)
-
-        def crux_full(items):
-            for e in items:
-                match(entry, convert_entity(schema, e))
-
-        def reference(items):
-            for e in items:
-                reference_match(ref_schema, rulesets, entry, e)
-
-        variants = [("crux_match", crux_match, conv), ("crux_match_convert", crux_full, raw),
-                    ("reference", reference, raw)]
-        if runner is not None:
-            zfn = runner.fn
-
-            def zen_eval(items):
-                for e in items:
-                    zfn(e)
-            variants.append(("zen", zen_eval, raw))
+        variants = timed_variants(family, wl, runner)
         samples: dict[str, list[float]] = {v[0]: [] for v in variants}
         for _, fn, items in variants:        # warm-up
             fn(items[:50])

@@ -90,7 +90,8 @@ def load_rules(url: str, secret: str, workload: dict) -> str:
         pending = {rs["name"]: rs for rs in workload["rulesets"]}
         while pending:          # callees first: a ruleset's calls must exist when it is created
             ready = [rs for rs in pending.values()
-                     if not {c for r in rs["rules"] for c in (r["ruleactions"]["thencall"], r["ruleactions"]["elsecall"])
+                     if not {c for r in rs["rules"]
+                             for c in (r["ruleactions"]["thencall"], r["ruleactions"]["elsecall"])
                              if c and c in pending and c != rs["name"]}]
             for rs in ready:
                 rules.ruleset_new(ident, BRE, {"slice": 1, "app": APP, "class": CLASS, "name": rs["name"],
@@ -212,7 +213,7 @@ def run_wrk(port: int, path: str, token: str | None, bodies: list[bytes], args, 
 
 def check_answers(port: int, token: str, workload: dict, n: int = 50) -> None:
     client = Client(port, token)
-    for entity, expected in list(zip(workload["entities"], workload["expected"]))[:n]:
+    for entity, expected in list(zip(workload["entities"], workload["expected"], strict=True))[:n]:
         status, got = client.post("/api/v1/breapplyrules",
                                   {"data": {"slice": 1, "app": APP, "ruleset": workload["entry"], "entity": entity}})
         if status != 200 or got["data"] != expected:
@@ -268,7 +269,8 @@ def main(argv=None) -> int:
                 res = run_python(server.port, path, tok, bodies, args)
             after = server.cpu_seconds()
             # server CPU per request (warm-up included on both sides): steadier than req/s on a busy machine
-            res["cpu_us"] = 1e6 * (after - before) / max(1, res["requests"] * (args.warmup + args.seconds) / args.seconds)
+            served = res["requests"] * (args.warmup + args.seconds) / args.seconds
+            res["cpu_us"] = 1e6 * (after - before) / max(1, served)
             return res
 
         rounds = []
@@ -303,8 +305,8 @@ def main(argv=None) -> int:
     out = HERE / "out"
     out.mkdir(exist_ok=True)
     (out / "http.json").write_text(json.dumps({
-        "generator": generator, "args": vars(args), "cpus": os.cpu_count(), "rounds": rounds, "ratio": ratio, "cpu_ratio": cpu_ratio,
-        "target": TARGET, "pass": ok}, indent=2) + "\n")
+        "generator": generator, "args": vars(args), "cpus": os.cpu_count(), "rounds": rounds, "ratio": ratio,
+        "cpu_ratio": cpu_ratio, "target": TARGET, "pass": ok}, indent=2) + "\n")
     return 0 if ok else 1
 
 
