@@ -16,8 +16,9 @@ def test_app_lifecycle_and_changelog(realm, conn):
     realm.ok("appupdate", {"name": "RETAIL", "descr": "Shop"}, method="put")
     realm.grant("ann", "schema", app="retail")
     apps = realm.ok("applist")["apps"]
-    assert apps[0] | {"createdat": None} == {"name": "retail", "shortname": "Retail", "descr": "Shop", "createdat": None,
-                                             "createdby": "admin", "nusers": 1, "nrulesetsbre": 0, "nrulesetswfe": 0}
+    assert apps[0] | {"createdat": None} == {"name": "retail", "shortname": "Retail", "descr": "Shop",
+                                             "createdat": None, "createdby": "admin", "nusers": 1, "nrulesetsbre": 0,
+                                             "nrulesetswfe": 0}
     deleted = realm.ok("appdelete", {"name": "retail"})
     assert deleted == {"name": "retail", "grantsremoved": 1}
     assert realm.ok("applist")["apps"] == []
@@ -88,7 +89,8 @@ def test_grant_get_list_revoke(realm):
     realm.ok("capgrant", {"user": "ann", "cap": ["report"]})
     mine = realm.ok("capget", {"user": "ANN"})
     assert mine["user"] == "ann" and mine["deactivated"] is False
-    assert [(c["app"], c["cap"]) for c in mine["capabilities"]] == [(None, "report"), ("shop", "ruleset"), ("shop", "schema")]
+    assert [(c["app"], c["cap"]) for c in mine["capabilities"]] == [(None, "report"), ("shop", "ruleset"),
+                                                                     ("shop", "schema")]
     assert {c["user"] for c in realm.ok("caplist", {"cap": "schema"})["capabilities"]} == {"ann"}
     assert len(realm.ok("caplist", {})["capabilities"]) == 5  # admin's root and auth too
     removed = realm.ok("caprevoke", {"user": "ann", "cap": ["ALL"], "app": ["shop"]})
@@ -111,18 +113,18 @@ def test_identical_grants_at_once_all_succeed(realm):
     (no unique violation reaches the caller)."""
     realm.app_new("shop")
     token = realm.token()
+
+    def grant(payload, gate):
+        gate.wait()
+        resp = realm.app.test_client().post("/api/v1/capgrant", json={"data": payload},
+                                            headers={"Authorization": f"Bearer {token}"})
+        return resp.status_code, resp.get_json()
+
     for attempt in range(3):
         payload = {"user": f"race{attempt}", "cap": ["schema", "ruleset"], "app": ["shop"]}
         gate = threading.Barrier(6)
-
-        def grant(_):
-            gate.wait()
-            resp = realm.app.test_client().post("/api/v1/capgrant", json={"data": payload},
-                                                headers={"Authorization": f"Bearer {token}"})
-            return resp.status_code, resp.get_json()
-
         with ThreadPoolExecutor(6) as pool:
-            results = list(pool.map(grant, range(6)))
+            results = list(pool.map(grant, [payload] * 6, [gate] * 6))
         assert [status for status, _ in results] == [200] * 6, results
         held = realm.ok("capget", {"user": f"race{attempt}"})["capabilities"]
         assert sorted((g["app"], g["cap"]) for g in held) == [("shop", "ruleset"), ("shop", "schema")]

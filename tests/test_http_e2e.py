@@ -172,7 +172,8 @@ def test_transport_keep_alive_limits_chunks_paths_and_headers(flows, server, app
     # a body past the limit is a 413 envelope without being read (the server then drops the
     # connection rather than drain it)
     big = Http(server, flows.token)
-    resp, body = big.raw("POST", "/api/v1/appnew", json.dumps({"name": "x", "descr": "y" * app.config["MAX_CONTENT_LENGTH"]}))
+    resp, body = big.raw("POST", "/api/v1/appnew",
+                         json.dumps({"name": "x", "descr": "y" * app.config["MAX_CONTENT_LENGTH"]}))
     assert resp.status == 413 and json.loads(body)["messages"][0]["errcode"] == "toobig"
     big.close()
     # paths are case-insensitive; every answer is JSON with CORS headers and its length

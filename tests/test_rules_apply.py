@@ -14,7 +14,8 @@ def test_apply(realm):
     order_rules(realm)
     assert realm.ok("breapplyrules", {"slice": 1, "app": "Retail", "ruleset": "main", "entity": ORDER}) == \
         {"tasks": ["freeship"], "properties": {"discount": "15"}}
-    native = {"class": "order", "amount": 20, "channel": "store", "member": "FALSE", "placed": "2026-01-31T11:00:00+01:00"}
+    native = {"class": "order", "amount": 20, "channel": "store", "member": "FALSE",
+              "placed": "2026-01-31T11:00:00+01:00"}
     assert realm.ok("breapplyrules", {"slice": 1, "app": "retail", "class": "order", "ruleset": "main",
                                       "entity": native}) == {"tasks": ["review"], "properties": {}}
 
@@ -38,7 +39,8 @@ def test_trace_levels(realm):
     first = out["tracedata"]["visits"][0]["rules"][0]
     assert first["terms"] == [{"attr": "amount", "val": 120.5, "op": "gt", "ruleval": 100, "ok": True}]
     assert first["actionset"] == {"tasks": ["freeship"], "properties": {"discount": "15"}}
-    assert "tracedata" not in realm.ok("breapplyrules", {"slice": 1, "app": "retail", "ruleset": "main", "entity": ORDER})
+    assert "tracedata" not in realm.ok("breapplyrules", {"slice": 1, "app": "retail", "ruleset": "main",
+                                                         "entity": ORDER})
     resp = apply(realm, trace=3)
     assert resp.status_code == 400 and fields_of(resp) == [("invalid", "trace")]
 
@@ -72,10 +74,12 @@ def test_refusals(realm):
              ({"ruleset": "nope"}, 404, "not_found", "ruleset"), ({"class": "nope"}, 404, "not_found", "class"),
              ({"class": "customer"}, 404, "not_found", "class"),             # a workflow schema
              ({"ruleset": "onboard"}, 404, "not_found", "ruleset"),          # a workflow
-             ({"ruleset": "draft"}, 400, "not_allowed", "ruleset"), ({"ruleset": "helper"}, 400, "not_allowed", "ruleset")]
+             ({"ruleset": "draft"}, 400, "not_allowed", "ruleset"),
+             ({"ruleset": "helper"}, 400, "not_allowed", "ruleset")]
     for payload, status, errcode, field in cases:
         resp = apply(realm, **payload)
-        assert resp.status_code == status and (error_of(resp)["errcode"], error_of(resp)["field"]) == (errcode, field), payload
+        got = (resp.status_code, error_of(resp)["errcode"], error_of(resp)["field"])
+        assert got == (status, errcode, field), payload
 
 
 def test_class_must_be_named_when_ambiguous(realm):
@@ -87,7 +91,8 @@ def test_class_must_be_named_when_ambiguous(realm):
     resp = apply(realm)
     assert resp.status_code == 400 and fields_of(resp) == [("required", "class")]
     assert realm.ok("breapplyrules", {"slice": 1, "app": "retail", "ruleset": "main",
-                                      "entity": {"class": "refund", "amount": 10}}) == {"tasks": ["approve"], "properties": {}}
+                                      "entity": {"class": "refund", "amount": 10}}) == \
+        {"tasks": ["approve"], "properties": {}}
 
 
 def test_inactive_slice_is_refused(realm):

@@ -81,7 +81,8 @@ def test_stepworkflows_and_workflows(realm):
     family, cls = cache.workflow(realm.name, 1, "bank", "onboard")
     assert cls == "customer" and "onboard" in family.rulesets and family.brwf == "W"
     assert dict(cache.stepworkflows(realm.name, 1, "bank")) == {}
-    realm.ok("workflownew", key("bank", "customer", name="kycflow", flowrules=[rule([("step", "eq", "START")], [], {"done": "true"})]))
+    realm.ok("workflownew", key("bank", "customer", name="kycflow",
+                                flowrules=[rule([("step", "eq", "START")], [], {"done": "true"})]))
     realm.ok("stepworkflownew", {"slice": 1, "app": "bank", "step": "kyc", "workflow": "kycflow"})
     assert dict(cache.stepworkflows(realm.name, 1, "bank")) == {"kyc": "kycflow"}
     assert cache.workflow(realm.name, 1, "bank", "kycflow")[1] == "customer"
@@ -229,7 +230,8 @@ def test_a_load_is_one_round_trip(realm, monkeypatch):
 
 def test_stepworkflow_writes_send_the_rules_notice(realm, conn):
     onboarding(realm)
-    realm.ok("workflownew", key("bank", "customer", name="kycflow", flowrules=[rule([("step", "eq", "START")], [], {"done": "true"})]))
+    realm.ok("workflownew", key("bank", "customer", name="kycflow",
+                                flowrules=[rule([("step", "eq", "START")], [], {"done": "true"})]))
     conn.execute(f"LISTEN {CHANNEL}")
     realm.ok("stepworkflownew", {"slice": 1, "app": "bank", "step": "kyc", "workflow": "kycflow"})
     realm.ok("stepworkflowdelete", {"slice": 1, "app": "bank", "step": "kyc"})

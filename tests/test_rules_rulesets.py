@@ -63,7 +63,8 @@ RULE_PROBLEMS = [
     ([rule([], [], {"rebate": "1"})], [("not_found", "ruleset[0].ruleactions.properties.rebate")]),
     ([rule([], [], {"discount": 5})], [("invalid", "ruleset[0].ruleactions.properties.discount")]),
     ([rule([], ["review"], willreturn=True, willexit=True)], [("invalid", "ruleset[0].ruleactions.willexit")]),
-    ([rule([], ["review"]), rule([], ["review"], thencall="nothere")], [("not_found", "ruleset[1].ruleactions.thencall")]),
+    ([rule([], ["review"]), rule([], ["review"], thencall="nothere")],
+     [("not_found", "ruleset[1].ruleactions.thencall")]),
     ([rule([], ["review"], elsecall="loyalty")], [("invalid", "ruleset[0].ruleactions.elsecall")]),   # its own name
     ([], [("empty", "ruleset")]),
     ("rules", [("invalid", "ruleset")]),
@@ -110,10 +111,13 @@ def test_callee_of_another_class_is_refused(realm):
 
 def test_not_found_and_kinds(realm):
     order_rules(realm, activate=False)
-    for call, payload, field in (("brerulesetnew", rs("x", slice=9), "slice"), ("brerulesetnew", rs("x", app="nope"), "app"),
+    for call, payload, field in (("brerulesetnew", rs("x", slice=9), "slice"),
+                                 ("brerulesetnew", rs("x", app="nope"), "app"),
                                  ("brerulesetnew", rs("x", cls="nope"), "class"),
-                                 ("brerulesetget", key(name="nope"), "name"), ("brerulesetget", key(cls="nope", name="x"), "class"),
-                                 ("brerulesetupdate", rs("nope"), "name"), ("brerulesetdelete", key(name="nope"), "name"),
+                                 ("brerulesetget", key(name="nope"), "name"),
+                                 ("brerulesetget", key(cls="nope", name="x"), "class"),
+                                 ("brerulesetupdate", rs("nope"), "name"),
+                                 ("brerulesetdelete", key(name="nope"), "name"),
                                  ("brerulesetactivate", key(name="nope"), "name"),
                                  ("brerulesetdeactivate", key(name="nope"), "name"),
                                  ("workflowget", key(name="main"), "class")):
@@ -144,7 +148,8 @@ def test_activation_reaches_callees(realm, conn):
     assert fields_of(resp) == [("not_allowed", "name")] and error_of(resp)["vals"] == ["main"]
     realm.ok("brerulesetdelete", key(name="main"))
     realm.ok("brerulesetdelete", key(name="loyalty"))
-    changes = conn.execute("""SELECT count(*) AS n FROM changelog WHERE realm = %s AND entity = 'ruleset' AND op = 'update'""",
+    changes = conn.execute("""SELECT count(*) AS n FROM changelog
+                              WHERE realm = %s AND entity = 'ruleset' AND op = 'update'""",
                            (realm.name,)).fetchone()["n"]
     assert changes == 4     # two activations, two deactivations
 

@@ -65,12 +65,14 @@ def test_mixed_case_call_names(realm):
     ({"patternschema": [{"attr": "a", "valtype": "float2"}]}, [("invalid", "patternschema[0].valtype")]),
     ({"patternschema": [{"attr": "a", "valtype": "enum"}]}, [("required", "patternschema[0].vals")]),
     ({"patternschema": [{"attr": "a", "valtype": "enum", "vals": []}]}, [("empty", "patternschema[0].vals")]),
-    ({"patternschema": [{"attr": "a", "valtype": "enum", "vals": ["START"]}]}, [("invalid", "patternschema[0].vals[0]")]),
+    ({"patternschema": [{"attr": "a", "valtype": "enum", "vals": ["START"]}]},
+     [("invalid", "patternschema[0].vals[0]")]),
     ({"patternschema": [{"attr": "a", "valtype": "int"}, {"attr": "a", "valtype": "str"}]},
      [("already_exist", "patternschema[1].attr")]),
     ({"patternschema": [{"attr": "class", "valtype": "str"}]}, [("not_allowed", "patternschema[0].attr")]),
     ({"patternschema": [{"attr": "Amount", "valtype": "int"}]}, [("invalid", "patternschema[0].attr")]),
-    ({"patternschema": [{"attr": "a", "valtype": "int", "valmin": 5, "valmax": 1}]}, [("invalid", "patternschema[0].valmax")]),
+    ({"patternschema": [{"attr": "a", "valtype": "int", "valmin": 5, "valmax": 1}]},
+     [("invalid", "patternschema[0].valmax")]),
     ({"patternschema": [{"attr": "a", "valtype": "bool", "lenmax": 3}]}, [("not_allowed", "patternschema[0].lenmax")]),
     ({"patternschema": []}, [("empty", "patternschema")]),
     ({"patternschema": "x"}, [("invalid", "patternschema")]),
@@ -87,7 +89,8 @@ def test_schema_validation_names_the_field(realm, payload, expected):
 
 def test_every_schema_problem_at_once(realm):
     realm.app_new("retail")
-    resp = realm.call("breschemanew", key(patternschema=[{"attr": "a", "valtype": "x"}, {"attr": "class", "valtype": "int"}],
+    resp = realm.call("breschemanew", key(patternschema=[{"attr": "a", "valtype": "x"},
+                                                         {"attr": "class", "valtype": "int"}],
                                           actionschema={"tasks": [], "properties": []}))
     assert sorted(fields_of(resp)) == [("empty", "actionschema"), ("invalid", "patternschema[0].valtype"),
                                        ("not_allowed", "patternschema[1].attr")]
@@ -131,7 +134,8 @@ def test_not_found_names_the_record(realm):
 def test_already_exists(realm):
     order_schema(realm)
     resp = realm.call("breschemanew", key(**doc()))
-    assert resp.status_code == 400 and error_of(resp)["errcode"] == "already_exist" and error_of(resp)["field"] == "class"
+    assert resp.status_code == 400
+    assert (error_of(resp)["errcode"], error_of(resp)["field"]) == ("already_exist", "class")
 
 
 def test_schema_in_use_cannot_change(realm):
@@ -140,7 +144,7 @@ def test_schema_in_use_cannot_change(realm):
         resp = realm.call(call, key(**doc()))
         assert resp.status_code == 400
         err = error_of(resp)
-        assert err["errcode"] == "not_allowed" and err["field"] == "class" and sorted(err["vals"]) == ["loyalty", "main"]
+        assert (err["errcode"], err["field"], sorted(err["vals"])) == ("not_allowed", "class", ["loyalty", "main"])
 
 
 def test_list_filters(realm):

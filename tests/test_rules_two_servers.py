@@ -37,7 +37,8 @@ def test_a_write_through_one_server_reaches_the_other(realm, servers, conn):
     assert [discount_on_two() for _ in range(5)] == ["15"] * 5
     # the same change through server one's API reaches server two without a restart
     for name, payload_one in (("brerulesetdeactivate", key(name="main")), ("brerulesetdeactivate", key(name="loyalty")),
-                              ("brerulesetupdate", key(name="loyalty", ruleset=[rule([("member", "eq", True)], [], {"discount": "30"})])),
+                              ("brerulesetupdate",
+                               key(name="loyalty", ruleset=[rule([("member", "eq", True)], [], {"discount": "30"})])),
                               ("brerulesetactivate", key(name="main"))):
         status, body = one.call(name, payload_one, token)
         assert status == 200, body

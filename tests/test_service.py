@@ -92,7 +92,7 @@ def test_migrations_applied_twice_change_nothing(server_url):
 def _upgrade_in_process(url, queue):
     try:
         queue.put(("ok", upgrade(url, ROOT / "schema_sql")))
-    except Exception as exc:  # reported to the parent
+    except Exception as exc:  # noqa: BLE001 -- whatever it is, the parent reports it (a child's traceback is lost)
         queue.put(("error", repr(exc)))
 
 

@@ -54,7 +54,8 @@ def test_abort_racing_markdone_leaves_nothing_of_the_instance(flows):
         for s in WIDE[:-1]:
             flows.ok("wfinstancemarkdone", {"id": ids[s], "step": s, "entity": entity()})
         last = {"id": ids[WIDE[-1]], "step": WIDE[-1], "entity": entity()}
-        (joined, _), (aborted, _) = race(flows, [("wfinstancemarkdone", last), ("wfinstanceabort", {"entityid": entityid})])
+        (joined, _), (aborted, _) = race(flows, [("wfinstancemarkdone", last),
+                                                 ("wfinstanceabort", {"entityid": entityid})])
         assert aborted == 200 and joined in (200, 404)
         assert rows(flows, entityid=entityid) == []
         assert all(h[2] is not None for h in history(flows, entityid=entityid))

@@ -49,7 +49,8 @@ def test_join_happens_only_after_the_last_sibling(flows):
     assert first["nextstep"] == "j1"
     ids = ids_of(first)
     assert list(ids) == ["p1", "p2", "p3"]
-    assert [(r["step"], r["nextstep"]) for r in rows(flows, entityid="e1")] == [("p1", "j1"), ("p2", "j1"), ("p3", "j1")]
+    assert [(r["step"], r["nextstep"]) for r in rows(flows, entityid="e1")] == [("p1", "j1"), ("p2", "j1"),
+                                                                                ("p3", "j1")]
 
     r2 = done(flows, ids["p2"], "p2")
     assert r2 == {"id": ids["p2"], "doneat": r2["doneat"]} and r2["doneat"].endswith("Z")

@@ -122,8 +122,8 @@ def test_stepworkflows(realm, conn):
     resp = realm.call("stepworkflowdelete", step())
     assert resp.status_code == 404 and error_of(resp)["field"] == "step"
     realm.ok("workflowdelete", wkey("kycflow"))
-    ops = [r["op"] for r in conn.execute("SELECT op FROM changelog WHERE realm = %s AND entity = 'stepworkflow' ORDER BY id",
-                                         (realm.name,))]
+    ops = [r["op"] for r in conn.execute("SELECT op FROM changelog WHERE realm = %s AND entity = 'stepworkflow' "
+                                         "ORDER BY id", (realm.name,))]
     assert ops == ["insert", "delete"]
 
 
@@ -177,8 +177,8 @@ def test_replacing_a_stepworkflow_is_one_change(realm, conn):
     assert realm.ok("stepworkflowlist", {})["stepworkflows"][0]["workflow"] == "kycflow"
     service.stepworkflow_new(ident, {**step(workflow="kycflow2"), "slice": 1}, replace=True)
     assert realm.ok("stepworkflowlist", {})["stepworkflows"][0]["workflow"] == "kycflow2"
-    ops = [r["op"] for r in conn.execute("SELECT op FROM changelog WHERE realm = %s AND entity = 'stepworkflow' ORDER BY id",
-                                         (realm.name,))]
+    ops = [r["op"] for r in conn.execute("SELECT op FROM changelog WHERE realm = %s AND entity = 'stepworkflow' "
+                                         "ORDER BY id", (realm.name,))]
     assert ops == ["insert", "update"]
 
 

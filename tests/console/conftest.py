@@ -15,7 +15,8 @@ if BROWSER is None and os.environ.get("CI"):
 
 # answers the console expects while it works (capability probes, refused saves): not defects;
 # and a request cut by a network change on the machine (interfaces of other tests come and go)
-EXPECTED_CONSOLE = re.compile(r"Failed to load resource: (the server responded with a status of 4\d\d|net::ERR_NETWORK_CHANGED)")
+EXPECTED_CONSOLE = re.compile(r"Failed to load resource: "
+                              r"(the server responded with a status of 4\d\d|net::ERR_NETWORK_CHANGED)")
 
 
 @pytest.fixture(scope="session")

@@ -92,7 +92,8 @@ def wait_ready(page, name: str, timeout: float = 30_000) -> None:
         page.wait_for_selector(f"body[data-ready='{name}']", state="attached", timeout=timeout)
     except PlaywrightTimeout:
         shown = page.evaluate("() => [document.body.dataset.ready, document.body.innerText.slice(0, 800)]")
-        raise AssertionError(f"page {name} not drawn at {page.url}; ready={shown[0]!r}, the page shows:\n{shown[1]}") from None
+        raise AssertionError(f"page {name} not drawn at {page.url}; ready={shown[0]!r}, "
+                             f"the page shows:\n{shown[1]}") from None
 
 
 def visit(page, url: str, ready: str) -> None:

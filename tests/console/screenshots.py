@@ -30,17 +30,19 @@ def prepare(demo: Demo) -> None:
     demo.ok("configset", {"slice": 1, "name": "max_discount", "val": "25", "descr": "percent"})
     demo.ok("capgrant", {"user": "ann", "cap": ["report"]})
     demo.ok("capgrant", {"user": "raj", "app": ["retail"], "cap": ["schema", "ruleset"]})
-    demo.ok("webhooknew", {"name": "crm", "url": "http://127.0.0.1:9/crux", "kinds": ["done", "aborted"], "secret": "t0ps3cret"})
+    demo.ok("webhooknew", {"name": "crm", "url": "http://127.0.0.1:9/crux", "kinds": ["done", "aborted"],
+                           "secret": "t0ps3cret"})
     for entity in ("cust-42", "cust-43", "cust-44"):
-        started = demo.ok("wfinstancenew", {"slice": 1, "app": "onboarding", "workflow": "onboarding", "entityid": entity,
-                                            "entity": CUSTOMER})
+        started = demo.ok("wfinstancenew", {"slice": 1, "app": "onboarding", "workflow": "onboarding",
+                                            "entityid": entity, "entity": CUSTOMER})
         (first,) = started["tasks"][0].values()
         if entity == "cust-44":
             continue
         checks = demo.ok("wfinstancemarkdone", {"id": first, "step": "collectdocs", "entity": CUSTOMER})
         ids = {step: row for task in checks["tasks"] for step, row in task.items()}
         if entity == "cust-42":
-            demo.ok("wfinstancemarkdone", {"id": ids["kyccheck"], "step": "kyccheck", "stepfailed": True, "entity": CUSTOMER})
+            demo.ok("wfinstancemarkdone", {"id": ids["kyccheck"], "step": "kyccheck", "stepfailed": True,
+                                           "entity": CUSTOMER})
             demo.ok("wfinstancemarkdone", {"id": ids["addresscheck"], "step": "addresscheck", "entity": CUSTOMER})
 
 
@@ -61,10 +63,12 @@ def run(demo: Demo, browser, out: Path) -> None:
     sign_in(page, demo)
     shoot(page, out, "overview")
     for path, ready, name in [
-        ("/console/slices", "slices", "slices"), ("/console/apps", "apps", "apps"), ("/console/users", "users", "users"),
+        ("/console/slices", "slices", "slices"), ("/console/apps", "apps", "apps"),
+        ("/console/users", "users", "users"),
         ("/console/config", "config", "config"), ("/console/schemas", "schemas", "schemas"),
         ("/console/schemas/B/1/retail/order", "schema", "schema"), ("/console/rulesets", "rulesets", "rulesets"),
-        ("/console/rulesets/1/retail/order/main", "ruleset", "ruleset"), ("/console/workflows", "rulesets", "workflows"),
+        ("/console/rulesets/1/retail/order/main", "ruleset", "ruleset"),
+        ("/console/workflows", "rulesets", "workflows"),
         ("/console/instances", "instances", "instances"), ("/console/events", "events", "events"),
         ("/console/webhooks", "webhooks", "webhooks"),
     ]:

@@ -20,7 +20,8 @@ def test_the_event_stream_filtered_and_followed_live(page, demo):
     expect(page.locator("tr", has_text="demo/1/EVENTS_A")).to_contain_text("config insert")
     while page.get_by_role("button", name="Next page").count():
         page.get_by_role("button", name="Next page").click()
-        expect(page.get_by_role("button", name="Next page").or_(page.get_by_role("button", name="Follow live"))).to_be_visible()
+        more = page.get_by_role("button", name="Next page").or_(page.get_by_role("button", name="Follow live"))
+        expect(more).to_be_visible()
     expect(rows).to_have_count(len(expected))
 
     # at the end of the stream: follow it, and a change made meanwhile shows up

@@ -80,7 +80,8 @@ def test_a_schema_and_a_ruleset_made_in_the_page_every_problem_at_its_field(page
     page.get_by_label("Name").fill("promo")
     paste_rules(page, MISTAKES)
     page.get_by_role("button", name="Create ruleset").click()
-    status, answer = demo.call("brerulesetnew", {"slice": 1, "app": "shop", "class": "basket", "name": "promo", "ruleset": MISTAKES})
+    status, answer = demo.call("brerulesetnew", {"slice": 1, "app": "shop", "class": "basket", "name": "promo",
+                                                 "ruleset": MISTAKES})
     assert status == 400
     fields = [m["field"] for m in answer["messages"]]
     assert len(fields) == 6, fields
@@ -112,10 +113,12 @@ def test_a_schema_and_a_ruleset_made_in_the_page_every_problem_at_its_field(page
 def test_the_rule_editor_with_the_keyboard(page, demo):
     demo.ok("appnew", {"name": "kbd", "descr": "keyboard"})
     demo.ok("breschemanew", {"slice": 1, "app": "kbd", "class": "ticket", "patternschema": [
-        {"attr": "prio", "valtype": "int", "valmin": 1, "valmax": 5}, {"attr": "queue", "valtype": "enum", "vals": ["a", "b"]}],
+        {"attr": "prio", "valtype": "int", "valmin": 1, "valmax": 5},
+        {"attr": "queue", "valtype": "enum", "vals": ["a", "b"]}],
         "actionschema": {"tasks": ["page", "mail"], "properties": ["team"]}})
     demo.ok("brerulesetnew", {"slice": 1, "app": "kbd", "class": "ticket", "name": "route", "ruleset": [
-        {"rulepattern": [{"attr": "prio", "op": "ge", "val": 4}], "ruleactions": {"tasks": ["page"], "properties": {}}}]})
+        {"rulepattern": [{"attr": "prio", "op": "ge", "val": 4}],
+         "ruleactions": {"tasks": ["page"], "properties": {}}}]})
     sign_in(page, demo, "/console/rulesets/1/kbd/ticket/route", ready="ruleset")
     page.get_by_role("button", name="Edit rule 0").focus()
     page.keyboard.press("Enter")
@@ -140,7 +143,8 @@ def test_the_rule_editor_with_the_keyboard(page, demo):
     page.keyboard.press("Enter")
     expect(page.locator(".status")).to_have_text("")
     rules = demo.ok("brerulesetget", {"slice": 1, "app": "kbd", "class": "ticket", "name": "route"})["ruleset"]
-    assert rules[0]["rulepattern"] == [{"attr": "prio", "op": "ge", "val": 3}, {"attr": "queue", "op": "eq", "val": "b"}]
+    assert rules[0]["rulepattern"] == [{"attr": "prio", "op": "ge", "val": 3},
+                                       {"attr": "queue", "op": "eq", "val": "b"}]
     assert rules[0]["ruleactions"]["properties"] == {"team": "ops"}
 
 
@@ -169,7 +173,8 @@ def test_the_simulator_runs_an_entity_shows_the_trace_and_remembers_the_inputs(p
     expect(page.locator("#entity-items-check")).to_have_text("")
     page.get_by_role("button", name="Run the rules").click()
     expect(page.locator("[data-result=tasks]")).to_contain_text("freeship")
-    expected = demo.ok("breapplyrules", {"slice": 1, "app": "retail", "ruleset": "main", "entity": {"class": "order", **ORDER}})
+    expected = demo.ok("breapplyrules", {"slice": 1, "app": "retail", "ruleset": "main",
+                                         "entity": {"class": "order", **ORDER}})
     assert page.locator("[data-result=tasks] li").all_inner_texts() == expected["tasks"]
     for key, value in expected["properties"].items():
         expect(page.locator("[data-result=properties]")).to_contain_text(value)

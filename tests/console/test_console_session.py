@@ -47,7 +47,8 @@ def test_a_new_tab_is_not_signed_in(browser, demo):
 def test_a_token_the_service_refuses_ends_the_session_and_signing_in_returns_to_the_page(page, demo):
     sign_in(page, demo, "/console/slices", ready="slices")
     now = int(dt.datetime.now(dt.UTC).timestamp())
-    expired = jwt.encode({"sub": "admin", "realm": "demo", "iat": now - 7200, "exp": now - 3600}, SECRET, algorithm="HS256")
+    expired = jwt.encode({"sub": "admin", "realm": "demo", "iat": now - 7200, "exp": now - 3600}, SECRET,
+                         algorithm="HS256")
     page.evaluate("t => sessionStorage.setItem('crux.token', t)", expired)
     page.get_by_role("link", name="Apps").click()
     alert = page.get_by_role("alert")
@@ -110,7 +111,8 @@ def test_a_report_user_sees_read_only_pages_and_may_do_what_the_api_allows(page,
         expect(page.get_by_role("button", name=name)).to_have_count(0)
 
     # what the API allows every user of the realm: evaluations and instance calls
-    visit(page, f"{demo.base}/console/simulate?kind=W&slice=1&app=onboarding&class=customer&name=onboarding", "simulate")
+    visit(page, f"{demo.base}/console/simulate?kind=W&slice=1&app=onboarding&class=customer&name=onboarding",
+          "simulate")
     fill_entity(page, {"risk": "3", "country": "IN"})
     page.get_by_role("button", name="Try the step").click()
     expect(page.locator("[data-result=tasks]")).to_contain_text("collectdocs")
@@ -122,12 +124,14 @@ def test_a_report_user_sees_read_only_pages_and_may_do_what_the_api_allows(page,
 
 PAGES = [
     ("/console/", "home"), ("/console/slices", "slices"), ("/console/apps", "apps"), ("/console/users", "users"),
-    ("/console/config?slice=1", "config"), ("/console/schemas", "schemas"), ("/console/schemas/B/1/retail/order", "schema"),
+    ("/console/config?slice=1", "config"), ("/console/schemas", "schemas"),
+    ("/console/schemas/B/1/retail/order", "schema"),
     ("/console/schemas/W/1/onboarding/customer", "schema"), ("/console/schemas/new?kind=B", "schema"),
     ("/console/rulesets", "rulesets"), ("/console/rulesets/1/retail/order/main", "ruleset"),
     ("/console/rulesets/new?slice=1&app=retail&class=order", "ruleset"), ("/console/workflows", "rulesets"),
     ("/console/workflows/1/onboarding/onboarding", "ruleset"), ("/console/diagram/1/onboarding/onboarding", "diagram"),
-    ("/console/simulate", "simulate"), ("/console/simulate?kind=W&slice=1&app=onboarding&class=customer&name=onboarding", "simulate"),
+    ("/console/simulate", "simulate"),
+    ("/console/simulate?kind=W&slice=1&app=onboarding&class=customer&name=onboarding", "simulate"),
     ("/console/instances", "instances"),
     ("/console/instance?slice=1&app=onboarding&workflow=onboarding&entityid=nobody", "instance"),
     ("/console/events", "events"), ("/console/webhooks", "webhooks"),

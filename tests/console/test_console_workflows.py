@@ -43,7 +43,8 @@ def test_the_onboarding_diagram_is_drawn_from_its_rules(page, demo):
 
 def test_an_instance_run_through_the_api_shows_its_path_and_history_and_is_aborted(page, demo):
     entity = "cust-console"
-    started = demo.ok("wfinstancenew", {"slice": 1, "app": "onboarding", "workflow": "onboarding", "entityid": entity, "entity": CUSTOMER})
+    started = demo.ok("wfinstancenew", {"slice": 1, "app": "onboarding", "workflow": "onboarding", "entityid": entity,
+                                        "entity": CUSTOMER})
     (first,) = started["tasks"][0].values()
     checks = demo.ok("wfinstancemarkdone", {"id": first, "step": "collectdocs", "entity": CUSTOMER})
     ids = {step: row for task in checks["tasks"] for step, row in task.items()}
