@@ -14,6 +14,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     """Build the WSGI app: settings, database (migrated), caches, Flask for the service endpoints,
     and in front of it the router that is the one way into every call (crux/api/router.py)."""
     from flask import Flask
+    from flask.json.provider import DefaultJSONProvider
 
     from crux.api import all_calls, envelope, service
     from crux.api.router import CallRouter
@@ -27,7 +28,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     log.capture_python_logging()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
-    app.json.sort_keys = False
+    json_provider = DefaultJSONProvider(app)       # Flask's own, with the keys in the order given
+    json_provider.sort_keys = False
+    app.json = json_provider
 
     crux = Crux(settings, database_url)
     if migrate:
@@ -38,5 +41,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
     envelope.init_app(app)
     app.register_blueprint(service.bp)
     app.register_blueprint(console)
-    app.wsgi_app = CallRouter(crux, all_calls(), app.wsgi_app, settings.max_body)
+    # Flask's documented way to put a WSGI middleware in front (typeshed sees a method)
+    app.wsgi_app = CallRouter(crux, all_calls(), app.wsgi_app, settings.max_body)  # type: ignore[method-assign]
     return app

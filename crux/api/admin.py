@@ -1,6 +1,8 @@
 """Admin calls (SPEC §4.3): slices, apps, capabilities, config."""
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, validates_schema
 
 from crux.api.auth import RealmCap
@@ -55,7 +57,8 @@ class CapGrant(Schema):
     def _levels(self, data, **kw):
         """Realm-level capabilities take no app, app-level ones need apps (reported together
         with the other problems of the payload)."""
-        apps, problems = data.get("app"), {}
+        apps = data.get("app")
+        problems: dict[str, Any] = {}       # field -> messages, or index -> messages
         for i, cap in enumerate(data.get("cap") or ()):
             if apps and cap in REALM_CAPS:
                 problems.setdefault("cap", {})[i] = [f"invalid: {cap} is a realm-level capability: give no app"]

@@ -7,6 +7,7 @@ recognised by their English wording.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from marshmallow import ValidationError, fields
 
@@ -26,6 +27,8 @@ def describe(field: fields.Field, **meta) -> None:
 
 class Coded:
     """A field whose marshmallow messages start with the errcode of their kind."""
+
+    error_messages: dict[str, Any]      # marshmallow's Field sets it (this class comes before it)
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)

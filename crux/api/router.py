@@ -46,10 +46,11 @@ class CallRouter:
             if path.startswith(_PREFIX):   # a path form: /api/v1/<call>/<parameter>...
                 name, _, rest = path[len(_PREFIX):].partition("/")
                 call = self.by_name.get(name)
-                for form in call.paths if call is not None else ():
-                    args = form.match(rest.split("/"))
-                    if args is not None:
-                        return self._serve(call, args, environ, start_response)
+                if call is not None:
+                    for form in call.paths:
+                        args = form.match(rest.split("/"))
+                        if args is not None:
+                            return self._serve(call, args, environ, start_response)
         if environ.get("REQUEST_METHOD") == "OPTIONS":
             start_response("204 No Content", _PREFLIGHT)
             return [b""]

@@ -30,8 +30,8 @@ class ExpiryCounter:
     def take(self) -> tuple[int, int, int]:
         """(retried, failed, incidents) since the last take."""
         with self._lock:
-            out, self._counts = tuple(self._counts), [0, 0, 0]
-        return out
+            (retried, failed, incidents), self._counts = self._counts, [0, 0, 0]
+        return retried, failed, incidents
 
     def give_back(self, counts: tuple[int, int, int]) -> None:
         """Counts taken but not recorded (the beat failed): counted again at the next beat."""

@@ -52,9 +52,13 @@ def post(url: str, body: bytes, headers: dict, timeout: float = TIMEOUT) -> str 
     Redirects are not followed (a 3xx is a failure)."""
     parts = urlsplit(url)
     deadline = time.monotonic() + timeout
-    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    kwargs = {"context": ssl.create_default_context()} if parts.scheme == "https" else {}
-    conn = cls(parts.hostname, parts.port, timeout=timeout, **kwargs)
+    assert parts.hostname is not None       # check_url refuses a URL without a host
+    conn: http.client.HTTPConnection
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout,
+                                           context=ssl.create_default_context())
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         conn.request("POST", path, body=body, headers=headers)

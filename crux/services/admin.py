@@ -140,6 +140,7 @@ def app_update(db, ident: Identity, data: dict) -> dict:
         if old is None:
             raise not_found("name", data["name"])
         new = app_store.update_app(uow.conn, realm, data["name"], data.get("descr", ""))
+        assert new is not None      # locked above
         uow.changed("app", (realm, new["name"]), "update", old, new)
     return new
 

@@ -46,11 +46,12 @@ class IdentityService:
     def _forget(self, message: dict) -> None:
         with self._lock:
             self._epoch += 1
-            if message.get("user") is None:
-                for key in [k for k in self._cache if k[0] == message.get("realm")]:
+            realm, user = message["realm"], message.get("user")     # every notice names its realm
+            if user is None:
+                for key in [k for k in self._cache if k[0] == realm]:
                     self._cache.pop(key, None)
             else:
-                self._cache.pop((message.get("realm"), message.get("user")), None)
+                self._cache.pop((realm, user), None)
 
     _MAX_TOKENS = 10_000
 

@@ -48,12 +48,12 @@ class SliceState:
     def active_at(self, now: dt.datetime) -> bool:
         """The effective state at `now`: the latest scheduled change already due wins
         (the same rule as crux.store.realms.EFFECTIVE_ACTIVE)."""
-        a = self.activateat is not None and self.activateat <= now
-        d = self.deactivateat is not None and self.deactivateat <= now
-        if a and d:
-            return self.activateat > self.deactivateat
-        if a or d:
-            return a
+        on = self.activateat if self.activateat is not None and self.activateat <= now else None
+        off = self.deactivateat if self.deactivateat is not None and self.deactivateat <= now else None
+        if on is not None and off is not None:
+            return on > off
+        if on is not None or off is not None:
+            return on is not None
         return self.active
 
 
@@ -92,7 +92,7 @@ class RulesetCache:
         """The family holding workflow `name`, and its class."""
         cls = self.app_index(realm, slice_id, app).workflows.get(name)
         family = None if cls is None else self.family(realm, slice_id, app, cls)
-        if family is None or name not in family.rulesets:
+        if cls is None or family is None or name not in family.rulesets:
             raise not_found("workflow", name)
         return family, cls
 
@@ -138,14 +138,14 @@ class RulesetCache:
         self._drop((realm, slice_id), lambda key: key[1] == realm and key[2] == slice_id, slices=True)
 
     def _on_app_change(self, message: dict) -> None:
-        realm, slice_id, app = message.get("realm"), message.get("slice"), message.get("app")
+        realm, slice_id, app = message["realm"], message["slice"], message.get("app")   # realm and slice always
         if app is None:
             self.forget_slice(realm, slice_id)
         else:
             self.forget_app(realm, slice_id, app)
 
     def _on_slice_change(self, message: dict) -> None:
-        self.forget_slice(message.get("realm"), message.get("slice"))
+        self.forget_slice(message["realm"], message["slice"])
 
     def _drop(self, scope: tuple, hit: Callable[[tuple], bool], slices: bool) -> None:
         with self._lock:

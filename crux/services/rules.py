@@ -69,11 +69,10 @@ def run_match(family, name: str, entity: dict, trace: int, field: str, *, realm:
         result = family.match(name, entity, trace)
     except MatchError as exc:
         raise CruxError("eval_failed", exc.field or field, list(exc.vals), str(exc)) from None
-    tracedata = None
-    if trace:
-        tracedata = make_tracedata(result, start=start, end=_now(), realm=realm, app=app, slice=slice_id,
-                                   cls=cls, entry=name)
-    return result, tracedata
+    if start is None:       # not traced
+        return result, None
+    return result, make_tracedata(result, start=start, end=_now(), realm=realm, app=app, slice=slice_id,
+                                  cls=cls, entry=name)
 
 
 def require_slice_app(found: dict, slice_id: int, app: str) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import psycopg
@@ -33,6 +33,7 @@ from psycopg.pq import TransactionStatus
 from crux.common import log
 from crux.errors import CruxError
 from crux.store import changes
+from crux.store.changes import ChangeKey
 from crux.store.db import Database
 from crux.store.notify import notice_payload, send_notice
 
@@ -67,12 +68,12 @@ class UnitOfWork:
         self.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))",
                           ("/".join(str(k) for k in key),))
 
-    def changed(self, entity: str, key: object, op: str, old: dict[str, Any] | None,
+    def changed(self, entity: str, key: ChangeKey, op: str, old: dict[str, Any] | None,
                 new: dict[str, Any] | None) -> None:
         """Record a change to admin or rule data (SPEC §1 `changelog`, §6 `C` line)."""
         self.changed_many(entity, [(key, op, old, new)])
 
-    def changed_many(self, entity: str, rows: list[tuple[object, str, dict[str, Any] | None, dict[str, Any] | None]]
+    def changed_many(self, entity: str, rows: list[tuple[ChangeKey, str, dict[str, Any] | None, dict[str, Any] | None]]
                      ) -> None:
         """`changed` for many records of one entity at once (key, op, old, new), sent together."""
         recorded = [{"entity": entity, "key": changes.key_text(key), "op": op, "old": old, "new": new}
@@ -86,7 +87,7 @@ class UnitOfWork:
         send_notice(self.conn, payload)
         self._notices.append(payload)
 
-    def _committed(self, deliver) -> None:
+    def _committed(self, deliver: Callable[[str], None]) -> None:
         for change in self._changes:
             log.change(who=self.who, realm=self.realm, **change)
         for notice in self._notices:

@@ -55,8 +55,10 @@ def check_url(url: str, allow: list, field: str = "url", resolve: bool = True) -
         addresses = set()
         if resolve:
             try:
-                addresses = {ipaddress.ip_address(info[4][0].split("%")[0])
-                             for info in socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)}
+                # a TCP lookup gives IPv4 and IPv6 socket addresses: the address as text first (typeshed
+                # also allows other families' forms), an IPv6 zone after a %
+                addresses = {ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+                             for *_, sockaddr in socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)}
             except (OSError, UnicodeError):
                 addresses = set()
     if not addresses or not all(any(a in n for n in networks) for a in addresses):
@@ -102,6 +104,7 @@ class WebhookService:
                 raise not_found("name", name)
             row = webhook_store.update_webhook(uow.conn, realm, name, {k: v for k, v in data.items() if k != "name"},
                                                ident.user)
+            assert row is not None      # locked above
             uow.changed("webhook", (realm, name), "update", _change(old), _change(row))
         return _out(row)
 

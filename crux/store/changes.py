@@ -3,6 +3,9 @@ the unit of work (crux/services/uow.py) in the transaction that makes the change
 `changed` event (SPEC §9.1) in the same statement."""
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
 from psycopg.types.json import Jsonb
 
 from crux.common.jsontext import dumps
@@ -16,16 +19,20 @@ WITH c AS (
 INSERT INTO wfevent (realm, kind, "table", key, op) SELECT realm, 'changed', entity, key, op FROM c"""
 
 
-def key_text(key) -> str:
+# a record's key: its text, or its parts (joined with '/')
+ChangeKey = str | tuple[object, ...]
+
+
+def key_text(key: ChangeKey) -> str:
     """A changelog key: text as is, a tuple of parts joined with '/'."""
     return key if isinstance(key, str) else "/".join(str(k) for k in key)
 
 
-def _json(value: dict | None):
+def _json(value: dict[str, Any] | None) -> Jsonb | None:
     return None if value is None else Jsonb(value, dumps)
 
 
-def insert_changes(conn, realm: str, who: str, rows: list[dict]) -> None:
+def insert_changes(conn: psycopg.Connection[Any], realm: str, who: str, rows: list[dict[str, Any]]) -> None:
     """One changelog row and its `changed` event per {entity, key, op, old, new}; many go out
     in one round trip."""
     params = [{"realm": realm, "who": who, "entity": r["entity"], "key": r["key"], "op": r["op"],

@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable, Iterator
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from crux.common.config import Settings
@@ -34,7 +35,7 @@ class Database:
         # reconnect_timeout: a failed connection attempt is retried (after 1 s, 2 s, ...) for as
         # long as a call waits for a connection, so after a failover or a restart the waiting
         # calls get the new server's first connection instead of 503 at the end of their wait.
-        self.pool = ConnectionPool(
+        self.pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
             self.url, min_size=settings.pool_min, max_size=settings.pool_max,
             timeout=settings.pool_timeout, open=False, name="crux",
             kwargs={"autocommit": True, "row_factory": dict_row,
@@ -42,7 +43,7 @@ class Database:
             reconnect_timeout=settings.pool_timeout)
 
         # called with each cache notice of a committed transaction (the process's own listener)
-        self.deliver_notice = lambda notice: None
+        self.deliver_notice: Callable[[str], None] = lambda notice: None
 
     def open(self, wait: bool = False) -> None:
         """Open the pool; with `wait`, until its first connections are made (command-line use)."""
@@ -52,7 +53,7 @@ class Database:
         self.pool.close()
 
     @contextlib.contextmanager
-    def connection(self):
+    def connection(self) -> Iterator[psycopg.Connection[DictRow]]:
         """A pooled connection; database failures become 503 `trylater`."""
         try:
             with self.pool.connection() as conn:

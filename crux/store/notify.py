@@ -18,6 +18,7 @@ import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 
@@ -36,12 +37,12 @@ def process_origin() -> str:
     return _origin[1]
 
 
-def notice_payload(kind: str, **key) -> str:
+def notice_payload(kind: str, **key: object) -> str:
     """The message telling caches that data of `kind` (and `key`) changed, signed by this process."""
     return json.dumps({"kind": kind, "origin": process_origin(), **key}, default=str)
 
 
-def send_notice(conn, payload: str) -> None:
+def send_notice(conn: psycopg.Connection[Any], payload: str) -> None:
     """NOTIFY every listening process; PostgreSQL sends it when (and if) the transaction commits."""
     conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
 
@@ -56,7 +57,7 @@ class Listener:
         self._connected = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pid = None
+        self._pid: int | None = None
         self._start_lock = threading.Lock()
         self._conn: psycopg.Connection | None = None
 
