@@ -33,8 +33,17 @@ from pathlib import Path
 
 import psycopg
 from benchlib import HERE, REPO, Client, create_database, median_run, percentile_ms, postgres_server, row_text
-from workflow_bench import (ADMIN, BENCH_DB, REALM, SECRET, define_workflow, prepare_database, preload, run_load,
-                            start_server)
+from workflow_bench import (
+    ADMIN,
+    BENCH_DB,
+    REALM,
+    SECRET,
+    define_workflow,
+    preload,
+    prepare_database,
+    run_load,
+    start_server,
+)
 
 sys.path.insert(0, str(REPO))
 
@@ -197,7 +206,8 @@ def main(argv=None) -> int:
           f"{cost['relative']:.2f} (target >= 0.90: {'met' if cost['ok'] else 'NOT met'})")
     print(f"reader lag p99 at markdone saturation: {lag['lag_p99_ms']:.0f} ms (target < 1000 ms: "
           f"{'met' if lag['ok'] else 'NOT met'})")
-    print(f"webhook deliveries: {hook['per_second']:.0f} events/s (target >= 1000: {'met' if hook['ok'] else 'NOT met'})")
+    print(f"webhook deliveries: {hook['per_second']:.0f} events/s "
+          f"(target >= 1000: {'met' if hook['ok'] else 'NOT met'})")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"results: {args.out}")
