@@ -162,9 +162,9 @@ def test_pool_and_listener_warnings_are_json_lines(settings, database_url, conn,
     assert err == ""
     said = {(line["module"], line["pri"], line["msg"].split(":")[0])
             for line in _json_lines(out) if line["type"] == "D"}
-    if 503 in statuses:
+    if 503 in statuses:        # a call met a dead connection: it said so, and the pool dropped it
         assert ("crux.db", "warn", "database unavailable") in said, said
-    assert ("psycopg.pool", "warn", "discarding closed connection") in said, said
+        assert ("psycopg.pool", "warn", "discarding closed connection") in said, said
     assert ("crux.notify", "warn", "cache listener lost its connection") in said, said
 
 
