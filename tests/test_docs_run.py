@@ -6,7 +6,8 @@ links it (a page of docs/ the README never links fails the test: it would have n
 
 What runs: every fenced block tagged `sh`, in one bash session for all of them (variables and
 functions carry over, as in a terminal), in a scratch folder where `.venv/bin/crux`,
-`.venv/bin/python` and `examples/` are what they are in the repository and `crux` is on the PATH.
+`.venv/bin/python` and `examples/` are what they are in a checkout after the README's first
+command (`crux` alone is not on the PATH there either).
 The demo is a real `crux demo` process on a free port: `localhost:8085` in the commands is
 rewritten to it (the test never binds 8085), and CRUX_URL points the example programs at it.
 A `sh` block whose first line starts with `# not run by the docs test` is skipped (for what
@@ -405,8 +406,7 @@ def demo(demo_database, tmp_path):
             assert time.monotonic() < deadline, "crux demo was not ready within 120 s"
             time.sleep(0.1)
         work = _scratch_folder(tmp_path)
-        env = {**env, "PATH": f"{work / '.venv' / 'bin'}:{os.environ['PATH']}",
-               "CRUX_URL": f"http://localhost:{port}"}
+        env = {**env, "CRUX_URL": f"http://localhost:{port}"}
         env.pop("CRUX_HOST")
         yield port, env, work
     finally:
