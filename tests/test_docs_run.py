@@ -21,8 +21,8 @@ What is compared (standard output; standard error is shown when something fails)
   until the JSON is whole) show the output of the commands since the previous such comment.
 - Shown JSON values are the last ones the commands printed (a doc may show only the last
   command's answer); those printed before them count as not shown. Shown text is all of it.
-- In shown JSON, `...` stands for what is left out: `"..."`, `[...]`, `{...}` or a bare `...`
-  in place of a value: any value; `...` as an item of a list: any further items there; `...` as a
+- In shown JSON, `...` stands for what is left out: `"..."` or a bare `...` in place of a value:
+  any value; `[...]` any list, `{...}` any object; `...` as an item of a list: any further items there; `...` as a
   member of an object: any further members (without it the keys are exactly those shown).
 - Volatile values are compared by type only (null, number, string, ...): the values of the keys
   in VOLATILE_KEYS (ids and cursors), the row ids of an instance answer's `tasks`
@@ -223,9 +223,10 @@ def mismatch(shown, got, path: tuple = ()) -> str | None:
     here = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path) or "(the whole value)"
     if shown in (ANY, "..."):
         return None
-    volatile = (path and path[-1] in VOLATILE_KEYS) or (len(path) >= 3 and path[-3] == "tasks" and isinstance(path[-2], int))
-    both_times = isinstance(shown, str) and isinstance(got, str) and TIMESTAMP.fullmatch(shown) and TIMESTAMP.fullmatch(got)
-    if volatile or both_times:
+    task_id = len(path) >= 3 and path[-3] == "tasks" and isinstance(path[-2], int)
+    volatile = task_id or (path and path[-1] in VOLATILE_KEYS)
+    if volatile or (isinstance(shown, str) and isinstance(got, str) and TIMESTAMP.fullmatch(shown)
+                    and TIMESTAMP.fullmatch(got)):
         return None if _kind(shown) == _kind(got) else f"{here}: the doc shows a {_kind(shown)}, got {json.dumps(got)}"
     if isinstance(shown, dict):
         if not isinstance(got, dict):
@@ -247,14 +248,13 @@ def mismatch(shown, got, path: tuple = ()) -> str | None:
             head, tail = shown[:cut], [v for v in shown[cut + 1:] if v != ANY]
             if len(got) < len(head) + len(tail):
                 return f"{here}: the doc shows at least {len(head) + len(tail)} items, got {len(got)}"
-            pairs = list(zip(head, got)) + list(zip(tail, got[len(got) - len(tail):]))
-            offsets = list(range(len(head))) + list(range(len(got) - len(tail), len(got)))
+            pairs = list(enumerate(head)) + [(len(got) - len(tail) + n, v) for n, v in enumerate(tail)]
         else:
             if len(got) != len(shown):
                 return f"{here}: the doc shows {len(shown)} items, got {len(got)}: {json.dumps(got)}"
-            pairs, offsets = list(zip(shown, got)), list(range(len(got)))
-        for (s, g), n in zip(pairs, offsets):
-            if problem := mismatch(s, g, path + (n,)):
+            pairs = list(enumerate(shown))
+        for n, value in pairs:
+            if problem := mismatch(value, got[n], path + (n,)):
                 return problem
         return None
     if isinstance(shown, bool) != isinstance(got, bool) or shown != got or _kind(shown) != _kind(got):
@@ -293,7 +293,7 @@ def check(seg: Segment, out: str) -> str | None:
     earlier, last = got[:len(got) - len(shown)], got[len(got) - len(shown):]
     if problem := check(Segment(seg.where, seg.commands), json.dumps(earlier)[1:-1]):
         return problem
-    for n, (s, g) in enumerate(zip(shown, last)):
+    for n, (s, g) in enumerate(zip(shown, last, strict=True)):
         if problem := mismatch(s, g):
             return f"value {n + 1} of those shown: {problem}"
     return None
@@ -342,7 +342,8 @@ class Shell:
                     del self.buffer[:at + len(marker) + 2]
                     break
             if time.monotonic() > deadline or self.proc.poll() is not None:
-                raise AssertionError(f"no end of the commands within {SEGMENT_TIMEOUT} s (or the shell ended):\n{commands}")
+                raise AssertionError(f"no end of the commands within {SEGMENT_TIMEOUT} s (or the shell ended):\n"
+                                     f"{commands}")
             time.sleep(0.01)
         self.stderr.seek(err_from)
         return out, self.stderr.read().decode(errors="replace"), self.failed.read_text()
