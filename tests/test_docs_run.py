@@ -10,6 +10,7 @@ functions carry over, as in a terminal), in a scratch folder where `.venv/bin/cr
 command (`crux` alone is not on the PATH there either).
 The demo is a real `crux demo` process on a free port: `localhost:8085` in the commands is
 rewritten to it (the test never binds 8085), and CRUX_URL points the example programs at it.
+The webhooks' `127.0.0.1:8090` becomes a free port nothing listens on (this machine is shared).
 A `sh` block whose first line starts with `# not run by the docs test` is skipped (for what
 cannot run unattended; keep them rare).
 
@@ -420,16 +421,17 @@ def demo(demo_database, tmp_path):
         log.close()
 
 
-def _local(commands: str, port: int) -> str:
+def _local(commands: str, port: int, hook_port: int) -> str:
     commands = commands.replace("localhost:8085", f"localhost:{port}").replace("127.0.0.1:8085", f"127.0.0.1:{port}")
     assert "8085" not in commands, f"a command still names port 8085 (write it localhost:8085):\n{commands}"
-    return commands
+    return commands.replace("127.0.0.1:8090", f"127.0.0.1:{hook_port}")
 
 
 def test_the_docs_examples_run_in_order(demo, tmp_path):
     for tool in ("bash", "curl", "jq"):
         assert shutil.which(tool), f"the docs' examples need {tool}"
     port, env, work = demo
+    hook_port = _free_port()          # nothing listens there: the webhooks' deliveries go nowhere
     segments = [seg for page in doc_order() for seg in segments_of(fenced_blocks(page))]
     assert segments
     logs = tmp_path / "logs"
@@ -439,7 +441,7 @@ def test_the_docs_examples_run_in_order(demo, tmp_path):
     try:
         for seg in segments:
             started = time.monotonic()
-            out, err, failed = shell.run(_local(seg.commands, port))
+            out, err, failed = shell.run(_local(seg.commands, port, hook_port))
             timings.append(f"{time.monotonic() - started:6.2f} s  {seg.where}")
             problem = (f"a command failed:\n{failed}" if failed.strip() else None) or check(seg, out)
             if problem:
