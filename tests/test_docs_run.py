@@ -34,10 +34,12 @@ What is compared (standard output; standard error is shown when something fails)
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -303,14 +305,15 @@ def check(seg: Segment, out: str) -> str | None:
 # ---- a terminal --------------------------------------------------------------------------------------
 
 class Shell:
-    """One bash session; each segment is sourced from a file (its stdin is /dev/null)."""
+    """One bash session; each segment is sourced from a file (its stdin is /dev/null). The session
+    is a process group of its own, ended as a whole: nothing an example leaves running survives it."""
 
     def __init__(self, cwd: Path, env: dict, logs: Path):
         self.cwd, self.logs, self.n = cwd, logs, 0
         self.failed = logs / "failed-commands"
         self.stderr = open(logs / "stderr", "w+b")
         self.proc = subprocess.Popen(["bash", "--noprofile", "--norc"], cwd=cwd, env=env, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self.stderr)
+                                     stdout=subprocess.PIPE, stderr=self.stderr, start_new_session=True)
         self.buffer, self.lock = bytearray(), threading.Lock()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -356,6 +359,8 @@ class Shell:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
         self.reader.join(10)
         self.proc.stdout.close()
         self.stderr.close()
@@ -531,3 +536,25 @@ Text between.
         ("page.md:4", "one\n# a comment", '{"a": 1,\n"b": 2}'),
         ("page.md:8", "two\nthree", "[3]"),
         ("page.md:21", "four", None)]
+
+
+def test_the_shell_keeps_state_records_failures_and_leaves_nothing_running(tmp_path):
+    shell = Shell(tmp_path, dict(os.environ), tmp_path)
+    try:
+        assert shell.run("X=5; add() { echo $(($1 + X)); }") == ("", "", "")
+        out, err, failed = shell.run("add 2\nls /nonexistent\necho done")
+        assert out == "7\ndone\n" and "nonexistent" in err and failed.startswith("exit 2: ls /nonexistent")
+        pid = int(shell.run("sleep 300 &\necho $!")[0])
+    finally:
+        shell.close()
+    deadline = time.monotonic() + 10
+    while _running(pid):
+        assert time.monotonic() < deadline, "a process the examples started outlived the shell"
+        time.sleep(0.05)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
