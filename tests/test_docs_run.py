@@ -4,7 +4,7 @@ against a freshly started `crux demo`, works and prints what the doc shows.
 Which docs, in which order: README.md first, then each docs/*.md in the order README.md first
 links it (a page of docs/ the README never links fails the test: it would have no place).
 
-What runs: every fenced block tagged `sh`, in one bash session for all of them (variables and
+What runs: every fenced block tagged `sh` (or `bash`, `shell`), in one bash session for all of them (variables and
 functions carry over, as in a terminal), in a scratch folder where `.venv/bin/crux`,
 `.venv/bin/python` and `examples/` are what they are in a checkout after the README's first
 command (`crux` alone is not on the PATH there either).
@@ -23,8 +23,9 @@ What is compared (standard output; standard error is shown when something fails)
 - Shown JSON values are the last ones the commands printed (a doc may show only the last
   command's answer); those printed before them count as not shown. Shown text is all of it.
 - In shown JSON, `...` stands for what is left out: `"..."` or a bare `...` in place of a value:
-  any value; `[...]` any list, `{...}` any object; `...` as an item of a list: any further items there; `...` as a
-  member of an object: any further members (without it the keys are exactly those shown).
+  any value; `[...]` any list, `{...}` any object; `...` as an item of a list: any further items
+  there; `...` as a member of an object: any further members (without it the keys are exactly
+  those shown).
 - Volatile values are compared by type only (null, number, string, ...): the values of the keys
   in VOLATILE_KEYS (ids and cursors), the row ids of an instance answer's `tasks`
   (`[{"<step>": <id>}]`), and timestamps (RFC 3339 strings) wherever they are.
@@ -53,6 +54,7 @@ import pytest
 from tests.conftest import ROOT, new_database
 from tests.http_server import _free_port
 
+SHELL = frozenset({"sh", "bash", "shell"})
 SKIP_MARK = "# not run by the docs test"
 VOLATILE_KEYS = frozenset({"id", "wfid", "parent", "aborted", "next"})
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
@@ -95,29 +97,30 @@ def doc_order() -> list[Path]:
 def fenced_blocks(path: Path) -> list[tuple[Block, int]]:
     """Every fenced block of a markdown file with the number of lines after the previous block's end
     that are not blank (0: the block follows the previous one directly)."""
-    blocks, current, gap = [], None, 0
+    blocks, current, gap, indent = [], None, 0, 0
     for number, line in enumerate(path.read_text().splitlines(), 1):
         if current is None:
-            if line.startswith("```"):
-                current = Block(path, number, line[3:].strip().split(" ")[0])
+            if line.lstrip().startswith("```"):
+                indent = len(line) - len(line.lstrip())          # a block inside a list item
+                current = Block(path, number, line.strip()[3:].strip().split(" ")[0])
                 blocks.append((current, gap))
             elif line.strip():
                 gap += 1
         elif line.strip() == "```":
             current, gap = None, 0
         else:
-            current.lines.append(line)
+            current.lines.append(line[indent:] if line[:indent].strip() == "" else line.lstrip())
     return blocks
 
 
 def segments_of(blocks: list[tuple[Block, int]]) -> list[Segment]:
     out: list[Segment] = []
     for i, (block, _) in enumerate(blocks):
-        if block.lang != "sh" or (block.lines and block.lines[0].startswith(SKIP_MARK)):
+        if block.lang not in SHELL or (block.lines and block.lines[0].startswith(SKIP_MARK)):
             continue
         segs = _split(block)
         follower = blocks[i + 1] if i + 1 < len(blocks) else None
-        if follower and follower[1] == 0 and follower[0].lang != "sh":
+        if follower and follower[1] == 0 and follower[0].lang not in SHELL:
             shown = follower[0]
             if segs[-1].expected is not None:
                 segs.append(Segment(f"{_rel(block.path)}:{shown.line}", ""))
@@ -530,12 +533,23 @@ Text between.
 ```json
 {"not": "an output"}
 ```
+
+- In a list:
+
+  ```bash
+  five
+    six
+  ```
+  ```text
+    seven
+  ```
 """)
     segs = segments_of(fenced_blocks(page))
     assert [(s.where, s.commands, s.expected) for s in segs] == [
         ("page.md:4", "one\n# a comment", '{"a": 1,\n"b": 2}'),
         ("page.md:8", "two\nthree", "[3]"),
-        ("page.md:21", "four", None)]
+        ("page.md:21", "four", None),
+        ("page.md:33", "five\n  six", "  seven")]
 
 
 def test_the_shell_keeps_state_records_failures_and_leaves_nothing_running(tmp_path):
