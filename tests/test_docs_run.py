@@ -20,8 +20,9 @@ What is compared (standard output; standard error is shown when something fails)
   matches any text).
 - Inside a `sh` block, comment lines starting `# {` or `# [` (continued on the next comment lines
   until the JSON is whole) show the output of the commands since the previous such comment.
-- Shown JSON values are the last ones the commands printed (a doc may show only the last
-  command's answer); those printed before them count as not shown. Shown text is all of it.
+- What a doc shows is the end of what the commands printed: the last JSON values, or the last
+  lines of text (a doc may show only the last command's answer); what they printed before it
+  counts as not shown.
 - In shown JSON, `...` stands for what is left out: `"..."` or a bare `...` in place of a value:
   any value; `[...]` any list, `{...}` any object; `...` as an item of a list: any further items
   there; `...` as a member of an object: any further members (without it the keys are exactly
@@ -268,22 +269,21 @@ def mismatch(shown, got, path: tuple = ()) -> str | None:
     return None
 
 
-def text_mismatch(shown: str, got: str) -> str | None:
-    want, have = shown.rstrip("\n").splitlines(), got.rstrip("\n").splitlines()
-    for n, line in enumerate(want):
-        if n >= len(have):
-            return f"line {n + 1}: the doc shows {line!r}, the output ended"
+def text_mismatch(shown: list[str], got: list[str]) -> str | None:
+    for n, (line, have) in enumerate(zip(shown, got, strict=True)):
         pattern = ".*".join(re.escape(part) for part in line.rstrip().split("..."))
-        if not re.fullmatch(pattern, have[n].rstrip()):
-            return f"line {n + 1}: the doc shows {line!r}, got {have[n]!r}"
-    if len(have) > len(want):
-        return f"line {len(want) + 1}: not shown: {have[len(want)]!r}"
+        if not re.fullmatch(pattern, have.rstrip()):
+            return f"line {n + 1} of those shown: the doc shows {line!r}, got {have!r}"
     return None
 
 
 def check(seg: Segment, out: str) -> str | None:
     if seg.expected is not None and seg.kind == "text":
-        return text_mismatch(seg.expected, out)
+        shown, got = seg.expected.rstrip("\n").splitlines(), out.rstrip("\n").splitlines()
+        if len(got) < len(shown):
+            return f"the doc shows {len(shown)} line(s), the output has {len(got)}"
+        cut = len(got) - len(shown)
+        return check(Segment(seg.where, seg.commands), "\n".join(got[:cut])) or text_mismatch(shown, got[cut:])
     try:
         got = json_values(out, shown=False)
     except ValueError:
@@ -499,8 +499,9 @@ def test_output_checks():
     assert check(Segment("x", "cmd"), '{"status": "error", "messages": []}') is not None
     assert check(Segment("x", "cmd"), "ok\n") is None
     text = Segment("x", "cmd", "5 created; ... problem(s)", "text")
-    assert check(text, "5 created; 0 problem(s)\n") is None
-    assert check(text, "5 created; 0 problem(s)\nmore\n") is not None
+    assert check(text, "5 created; 0 problem(s)\n") is None and check(text, "before\n5 created; 1 problem(s)") is None
+    assert check(text, "5 created; 0 problem(s)\nmore\n") is not None and check(text, "") is not None
+    assert check(text, '{"status": "error"}\n5 created; 0 problem(s)') is not None
 
 
 def test_blocks_become_segments(tmp_path):
