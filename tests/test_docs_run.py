@@ -17,7 +17,7 @@ cannot run unattended; keep them rare).
 What is compared (standard output; standard error is shown when something fails):
 - A fenced block right after a `sh` block (nothing but blank lines between) shows the block's
   output: ```json a sequence of JSON values, any other tag lines of text (`...` in a line
-  matches any text).
+  matches any text, a line `...` any number of lines, a timestamp any timestamp).
 - Inside a `sh` block, comment lines starting `# {` or `# [` (continued on the next comment lines
   until the JSON is whole) show the output of the commands since the previous such comment.
 - What a doc shows is the end of what the commands printed: the last JSON values, or the last
@@ -269,21 +269,35 @@ def mismatch(shown, got, path: tuple = ()) -> str | None:
     return None
 
 
-def text_mismatch(shown: list[str], got: list[str]) -> str | None:
-    for n, (line, have) in enumerate(zip(shown, got, strict=True)):
-        pattern = ".*".join(re.escape(part) for part in line.rstrip().split("..."))
-        if not re.fullmatch(pattern, have.rstrip()):
-            return f"line {n + 1} of those shown: the doc shows {line!r}, got {have!r}"
-    return None
+def _line_pattern(line: str) -> str:
+    """A shown line of text as a pattern: `...` any text, a timestamp any timestamp."""
+    def part(text: str) -> str:
+        return TIMESTAMP.pattern.join(re.escape(p) for p in TIMESTAMP.split(text)[::3])
+    return "[^\n]*".join(part(p) for p in line.rstrip().split("...")) + "\n"
+
+
+def check_text(seg: Segment, out: str) -> str | None:
+    """The output must end with the shown lines (a line `...` stands for any number of lines)."""
+    shown = seg.expected.rstrip("\n").splitlines()
+    got = "".join(line.rstrip() + "\n" for line in out.rstrip("\n").splitlines())
+    pattern = "".join("(?:[^\n]*\n)*?" if line.strip() == "..." else _line_pattern(line) for line in shown)
+    found = re.fullmatch(f"(?P<before>(?:[^\n]*\n)*?){pattern}", got)
+    if found:
+        return check(Segment(seg.where, seg.commands), found["before"])
+    if "..." in (line.strip() for line in shown):
+        return "the output does not end with the lines shown"
+    have = got.splitlines()
+    if len(have) < len(shown):
+        return f"the doc shows {len(shown)} line(s), the output has {len(have)}"
+    for n, (line, printed) in enumerate(zip(shown, have[-len(shown):], strict=True)):
+        if not re.fullmatch(_line_pattern(line), printed + "\n"):
+            return f"line {n + 1} of {len(shown)} shown: the doc shows {line!r}, got {printed!r}"
+    return "the output does not end with the lines shown"
 
 
 def check(seg: Segment, out: str) -> str | None:
     if seg.expected is not None and seg.kind == "text":
-        shown, got = seg.expected.rstrip("\n").splitlines(), out.rstrip("\n").splitlines()
-        if len(got) < len(shown):
-            return f"the doc shows {len(shown)} line(s), the output has {len(got)}"
-        cut = len(got) - len(shown)
-        return check(Segment(seg.where, seg.commands), "\n".join(got[:cut])) or text_mismatch(shown, got[cut:])
+        return check_text(seg, out)
     try:
         got = json_values(out, shown=False)
     except ValueError:
@@ -502,6 +516,10 @@ def test_output_checks():
     assert check(text, "5 created; 0 problem(s)\n") is None and check(text, "before\n5 created; 1 problem(s)") is None
     assert check(text, "5 created; 0 problem(s)\nmore\n") is not None and check(text, "") is not None
     assert check(text, '{"status": "error"}\n5 created; 0 problem(s)') is not None
+    log = Segment("x", "cmd", "start 2026-01-01T10:00:00Z\n...\nend", "text")
+    assert check(log, "start 2027-02-03T04:05:06.789Z\nend\n") is None
+    assert check(log, "before\nstart 2027-02-03T04:05:06Z\na\nb\nend\n") is None
+    assert check(log, "start yesterday\nend\n") is not None and check(log, "start 2027-02-03T04:05:06Z\n") is not None
 
 
 def test_blocks_become_segments(tmp_path):
