@@ -34,8 +34,9 @@ export function onExpired(handler) {
 const READS = /(list|get|apps|history|try|applyrules)$/;
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Make a call -> {ok, status, data, messages}. A 401 ends the session (SessionEnded). */
-export async function call(name, data = {}, tok = token()) {
+/** Make a call -> {ok, status, data, messages}. A 401 ends the session (SessionEnded). With a
+ *  `signal` (an AbortController's), a call given up answers {ok: false, aborted: true}. */
+export async function call(name, data = {}, tok = token(), {signal} = {}) {
   let resp;
   for (let attempt = 1; !resp; attempt++) {
     try {
@@ -45,8 +46,10 @@ export async function call(name, data = {}, tok = token()) {
         body: JSON.stringify({data}),
         credentials: "omit",
         cache: "no-store",
+        signal,
       });
     } catch (err) {
+      if (signal && signal.aborted) return {ok: false, aborted: true, status: 0, data: null, messages: []};
       if (attempt < 3 && READS.test(name)) {
         await pause(150 * attempt);
         continue;
@@ -59,6 +62,7 @@ export async function call(name, data = {}, tok = token()) {
   try {
     body = await resp.json();
   } catch (err) {
+    if (signal && signal.aborted) return {ok: false, aborted: true, status: 0, data: null, messages: []};
     body = null;
   }
   const messages = body && Array.isArray(body.messages) ? body.messages

@@ -39,15 +39,39 @@ function conditionText(rule) {
     .map((t) => `${t.attr} ${OP_TEXT[t.op] || t.op} ${literalText(t.val)}`).join(" and ");
 }
 
-/** schema: the workflow schema; rules: its flowrules; subflows: {step: workflow} of stepworkflows. */
-export function flowGraph(schema, rules, subflows = {}) {
-  const stepAttr = (schema.patternschema || []).find((a) => a.attr === "step");
+/** A step's settings (SPEC §8.1) in words, as `crux workflow graph` writes them on its nodes:
+ *  "timeout 30s, 3 attempts, retry after 5s"; "" when it has none. */
+export function settingsText(given) {
+  const parts = [];
+  if (!given) return "";
+  if (given.timeout !== undefined && given.timeout !== null) parts.push(`timeout ${given.timeout}s`);
+  if (given.attempts !== undefined && given.attempts !== null && given.attempts !== 1) parts.push(`${given.attempts} attempts`);
+  if (given.retrydelay) parts.push(`retry after ${given.retrydelay}s`);
+  return parts.join(", ");
+}
+
+/** The steps of a workflow schema (START first). */
+export function schemaSteps(schema) {
+  const stepAttr = ((schema && schema.patternschema) || []).find((a) => a.attr === "step");
   const steps = stepAttr && Array.isArray(stepAttr.vals) ? stepAttr.vals.slice() : [START];
   if (!steps.includes(START)) steps.unshift(START);
+  return steps;
+}
+
+/** schema: the workflow schema; rules: its flowrules; subflows: {step: workflow} of stepworkflows;
+ *  settings: the workflow's `steps` ({step: {timeout, attempts, retrydelay}}), written on the step nodes. */
+export function flowGraph(schema, rules, subflows = {}, settings = {}) {
+  const steps = schemaSteps(schema);
   const nodes = new Map();
   const add = (id, label, kind, extra = {}) => nodes.has(id) || nodes.set(id, {id, label, kind, ...extra});
   add(START, START, "start");
-  for (const st of steps) if (st !== START) add(st, st, subflows[st] ? "sub" : "step", subflows[st] ? {subflow: subflows[st]} : {});
+  for (const st of steps) {
+    if (st === START) continue;
+    const extra = subflows[st] ? {subflow: subflows[st]} : {};
+    const note = settingsText(settings && settings[st]);
+    if (note) Object.assign(extra, {note, title: `${st}: ${note}`});
+    add(st, st, subflows[st] ? "sub" : "step", extra);
+  }
   const edges = [];
   const seen = new Map();
   const edge = (from, to, props) => {
@@ -171,12 +195,15 @@ function route(graph, from, to, failed) {
 }
 
 /** The path of one run over the graph: {visits: Map(step -> [numbers]), edges: Set(edge ids),
- *  open: Set(steps), done}. Steps are numbered in the order they were handed out. */
+ *  open: Set(steps), done}. Steps are numbered in the order they were handed out; a later attempt
+ *  of a step (SPEC §8.2: a new history row of the same hand-out) is no new visit and takes no
+ *  edge, but the attempt that ended the step leads on from it. */
 export function pathOf(graph, run) {
   const visits = new Map();
   const edges = new Set();
   const rows = run.rows;
-  rows.forEach((row, i) => {
+  const handouts = rows.filter((row) => !(row.attempt > 1));
+  handouts.forEach((row, i) => {
     if (!visits.has(row.step)) visits.set(row.step, []);
     visits.get(row.step).push(i + 1);
   });
@@ -184,7 +211,7 @@ export function pathOf(graph, run) {
   const mark = (ids) => ids && ids.forEach((id) => edges.add(id));
   const failed = (row) => row.outcome === "failed" || row.outcome === "timedout";
   const first = rows.length ? rows[0]._in : null;
-  for (const row of rows) {
+  for (const row of handouts) {
     if (!known.has(row.step)) continue;
     const before = rows.filter((x) => x !== row && x._out === row._in && x._out);
     if (row._in === first && !before.length) mark(route(graph, START, row.step, false));

@@ -25,6 +25,8 @@ function sizeOf(node) {
   if (node.kind === "label") return [Math.ceil(textWidth(node.label, "11.5px monospace")) + 14, 20];
   const w = Math.ceil(textWidth(node.label, "13px system-ui, sans-serif"));
   if (node.kind === "start" || node.kind === "done") return [Math.max(64, w + 34), 34];
+  // a note (a step's settings) is a second, smaller line
+  if (node.note) return [Math.max(72, w + 28, Math.ceil(textWidth(node.note, "11px system-ui, sans-serif")) + 20), 46];
   return [Math.max(72, w + 28), 34];
 }
 
@@ -287,7 +289,8 @@ export function draw(g, {nodeLink = () => null, nodeTitle = () => null, label = 
       : s("rect", {x: n.x - n.w / 2, y: n.y - n.h / 2, width: n.w, height: n.h, rx: n.kind === "bar" ? 2 : 6});
     const grp = s("g", {class: classes("node", n.kind, n.cls), "data-node": n.id}, shape,
                   n.kind === "sub" ? s("rect", {class: "inner", x: n.x - n.w / 2 + 3, y: n.y - n.h / 2 + 3, width: n.w - 6, height: n.h - 6, rx: 4}) : null,
-                  n.kind === "bar" ? null : s("text", {x: n.x, y: n.y, text: n.label}),
+                  n.kind === "bar" ? null : s("text", {x: n.x, y: n.note ? n.y - 8 : n.y, text: n.label}),
+                  n.note ? s("text", {class: "note", x: n.x, y: n.y + 9, text: n.note}) : null,
                   nodeTitle(n) ? s("title", {text: nodeTitle(n)}) : null);
     const href = nodeLink(n);
     nodeLayer.appendChild(href ? s("a", {href, "aria-label": nodeTitle(n) || n.label}, grp) : grp);

@@ -3,7 +3,7 @@
 
 import {ApiError, SessionEnded, onExpired} from "./api.js";
 import {button, confirm, h, messageList, mount, note, title} from "./dom.js";
-import {go, guardLeaving, hasUnsaved, setRenderer} from "./router.js";
+import {go, guardLeaving, hasUnsaved, left, setRenderer} from "./router.js";
 import {can, loadCaps, realm, setToken, signOut, takeFragmentToken, token, user} from "./session.js";
 
 const ROUTES = [
@@ -25,12 +25,12 @@ const ROUTES = [
   ["/console/simulate", "simulate"],
   ["/console/instances", "instances"],
   ["/console/instance", "instance"],
+  ["/console/engines", "engines"],
   ["/console/events", "events"],
   ["/console/webhooks", "webhooks"],
 ];
 
-// The pages in the menu; `show` hides what the user could not use at all. The engines and
-// workers page (SPEC §8, wfenginelist) joins this list when that call exists.
+// The pages in the menu; `show` hides what the user could not use at all.
 const NAV = [
   ["Overview", "/console/"],
   ["Slices", "/console/slices"],
@@ -42,6 +42,7 @@ const NAV = [
   ["Workflows", "/console/workflows"],
   ["Simulator", "/console/simulate"],
   ["Instances", "/console/instances"],
+  ["Engines and workers", "/console/engines", () => can("report")],
   ["Events", "/console/events", () => can("report")],
   ["Webhooks", "/console/webhooks", () => can("config") || can("report")],
 ];
@@ -123,6 +124,7 @@ let renderCount = 0;
 async function render(moved = false) {
   const here = ++renderCount;
   guardLeaving(null);
+  left();
   delete document.body.dataset.ready;
   if (!token()) {
     drawSignIn();

@@ -17,6 +17,20 @@ window.addEventListener("beforeunload", (ev) => {
   if (hasUnsaved()) ev.preventDefault();
 });
 
+let leaving = [];
+
+/** Run `fn` when the console draws another page (or this one again): a page's waiting calls end there. */
+export function onLeave(fn) {
+  leaving.push(fn);
+}
+
+/** The page is being left (main.js, before it draws the next one). */
+export function left() {
+  const handlers = leaving;
+  leaving = [];
+  for (const fn of handlers) fn();
+}
+
 export function setRenderer(fn) {
   renderer = fn;
 }

@@ -29,6 +29,8 @@ export class RuleTable {
    * key: "ruleset" | "flowrules" (the payload key, the first part of every path);
    * callables: names of the rulesets a rule may call; editable: may the user change them;
    * linkFor(name): the page of a called ruleset; onChange(): something was edited.
+   * `summary` (the list of the service's problems) is placed by the page, above its tabs;
+   * `reveal(el)` shows a control the summary links to when it is on a hidden tab.
    */
   constructor({rules, index, kind, key, callables = [], editable: canEdit = false, linkFor = () => null, onChange = () => {}}) {
     this.rules = rules.map(editable);
@@ -39,6 +41,7 @@ export class RuleTable {
     this.canEdit = canEdit;
     this.linkFor = linkFor;
     this.onChange = onChange;
+    this.reveal = () => {};
     this.opened = new Set();
     this.summary = h("div", {class: "problems-box"});
     // rows are grid boxes rather than table rows: each row is laid out on its own
@@ -51,7 +54,7 @@ export class RuleTable {
       const edit = ev.target.closest("button[data-edit]");
       if (edit) this.open(this.rules[Number(edit.dataset.edit)]);
     });
-    this.el = h("div", {class: "ruletable"}, this.summary, this.table,
+    this.el = h("div", {class: "ruletable"}, this.table,
       canEdit ? h("div", {class: "actions add-rule"}, button("Add a rule at the end", () => this.insert(this.rules.length), {kind: "small"})) : null);
     this.render();
   }
@@ -322,7 +325,7 @@ export class RuleTable {
     mount(this.summary, messages.length ? h("div", {class: "problem-summary", role: "alert"},
       h("strong", null, `The service found ${messages.length} problem${messages.length === 1 ? "" : "s"}:`),
       h("ol", null, marks.map(({message, el}) => h("li", null,
-        el ? h("button", {type: "button", onclick: () => { el.scrollIntoView({block: "center"}); el.focus(); }},
+        el ? h("button", {type: "button", onclick: () => { this.reveal(el); el.scrollIntoView({block: "center"}); el.focus(); }},
                `${message.field}: ${message.msg || message.errcode}`)
            : `${message.field || ""} ${message.msg || message.errcode}`))),
       unplaced) : null);

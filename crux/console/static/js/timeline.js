@@ -1,10 +1,13 @@
-// An instance's history as a timeline: every step handed out, when, how it ended, and the
-// sub-workflows started for it (nested under their parent step).
+// An instance's history as a timeline: every attempt of every step handed out (SPEC §8.2: one
+// history row per attempt), when, how it ended (done, failed, timed out, aborted), the worker
+// that held or reported it and its error, and the sub-workflows started for it (nested under
+// their parent step).
 
 import {badge, h, time} from "./dom.js";
 import {timeKey} from "./flow.js";
 
 const OUTCOME = {done: "ok", failed: "bad", timedout: "bad", aborted: "", null: "warn"};
+const OUTCOME_TEXT = {timedout: "timed out"};
 
 function duration(a, b) {
   if (!a || !b) return "";
@@ -16,22 +19,26 @@ function duration(a, b) {
   return `${(ms / 3600000).toFixed(1)} h`;
 }
 
-// fields of newer services (SPEC §8: attempts, workers, errors) are shown when rows carry them
-const EXTRA = [["attempt", "attempt"], ["worker", "worker"], ["error", "error"]];
-
-function item(row, children) {
+function item(row, children, incidents) {
   const state = row.closedat ? row.outcome || "closed" : "open";
-  return h("li", {class: state, data: {wfid: String(row.wfid), step: row.step}},
-    h("div", {class: "tl-head"}, h("strong", null, row.step), badge(row.closedat ? row.outcome : "open", OUTCOME[row.closedat ? row.outcome : null]),
+  const outcome = row.closedat ? row.outcome : "open";
+  return h("li", {class: state, data: {wfid: String(row.wfid), step: row.step, attempt: String(row.attempt || 1)}},
+    h("div", {class: "tl-head"}, h("strong", null, row.step),
+      row.attempt ? h("span", {class: "attempt"}, `attempt ${row.attempt}`) : null,
+      badge(OUTCOME_TEXT[outcome] || outcome, OUTCOME[row.closedat ? row.outcome : null]),
       h("span", {class: "tl-meta"}, `row ${row.wfid}`), row.workflow ? h("span", {class: "tl-meta"}, `workflow ${row.workflow}`) : null),
-    h("div", {class: "tl-meta"}, "handed out ", time(row.loggedat),
+    h("div", {class: "tl-meta"}, row.attempt > 1 ? "opened " : "handed out ", time(row.loggedat),
       row.closedat ? [" · closed ", time(row.closedat), ` · ${duration(row.loggedat, row.closedat)}`] : " · still open",
-      EXTRA.filter(([k]) => row[k] !== undefined && row[k] !== null).map(([k, label]) => [" · ", `${label} `, h("code", null, String(row[k]))])),
+      row.worker ? [" · worker ", h("code", {class: "worker"}, row.worker)] : null),
+    row.error ? h("div", {class: "bad-text tl-error"}, "error: ", row.error) : null,
+    !row.closedat && incidents.has(row.wfid) ? h("div", {class: "tl-incident"}, badge("incident", "bad"), " ",
+      h("span", {class: "bad-text incident"}, incidents.get(row.wfid)), h("span", {class: "tl-meta"}, " (waiting for someone to retry it)")) : null,
     children && children.length ? h("ol", {class: "timeline"}, children) : null);
 }
 
-/** rows: history rows (any order); the rows of sub-workflows (parent = a row's wfid) are nested. */
-export function timeline(rows) {
+/** rows: history rows (any order); the rows of sub-workflows (parent = a row's wfid) are nested.
+ *  incidents: Map(row id -> the incident of that open row), shown at its open attempt. */
+export function timeline(rows, incidents = new Map()) {
   const sorted = rows.slice().sort((a, b) => timeKey(a.loggedat).localeCompare(timeKey(b.loggedat)) || a.wfid - b.wfid);
   const ids = new Set(sorted.map((r) => r.wfid));
   const children = new Map();
@@ -47,6 +54,6 @@ export function timeline(rows) {
   // a sub-workflow hangs under the last history row of its parent step's row
   const lastOf = new Map();
   for (const r of top) lastOf.set(r.wfid, r);
-  const build = (r) => item(r, lastOf.get(r.wfid) === r ? (children.get(r.wfid) || []).map(build) : []);
+  const build = (r) => item(r, lastOf.get(r.wfid) === r ? (children.get(r.wfid) || []).map(build) : [], incidents);
   return h("ol", {class: "timeline"}, top.map(build));
 }

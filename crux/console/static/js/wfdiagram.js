@@ -3,7 +3,7 @@
 
 import {must} from "./api.js";
 import {h, mount, table} from "./dom.js";
-import {DONE, START, flowGraph} from "./flow.js";
+import {DONE, START, flowGraph, settingsText} from "./flow.js";
 import {draw, layout, orderBadge} from "./graph.js";
 import {paths} from "./ui.js";
 
@@ -38,13 +38,14 @@ const nodeName = (id) => (id.startsWith("fork:") ? "(fork)" : id.startsWith("joi
 
 /** Draw the diagram of a loaded workflow into `box`; returns {graph, svg, overlay(path)}. */
 export function drawDiagram(box, loaded, {entityid = null} = {}) {
-  const graph = flowGraph(loaded.schema, loaded.wf.flowrules, loaded.subflows);
+  const settings = loaded.wf.steps || {};
+  const graph = flowGraph(loaded.schema, loaded.wf.flowrules, loaded.subflows, settings);
   const placed = layout(graph.nodes, graph.edges);
   const query = entityid ? `?entityid=${encodeURIComponent(entityid)}` : "";
   const svg = draw(placed, {
     label: `Diagram of workflow ${loaded.name}`,
     nodeLink: (n) => (n.subflow ? paths.diagram(loaded.slice, loaded.app, n.subflow, query) : null),
-    nodeTitle: (n) => n.subflow ? `${n.id}: carried out by workflow ${n.subflow} (open its diagram)` : n.title || null,
+    nodeTitle: (n) => n.subflow ? `${n.id}: carried out by workflow ${n.subflow} (open its diagram)${n.note ? `; ${n.note}` : ""}` : n.title || null,
   });
   const unreachable = graph.nodes.filter((n) => n.id !== START && !graph.edges.some((e) => e.to === n.id));
   for (const n of unreachable) svg.querySelector(`[data-node="${CSS.escape(n.id)}"]`)?.classList.add("orphan");
@@ -56,11 +57,16 @@ export function drawDiagram(box, loaded, {entityid = null} = {}) {
       {label: "When", cell: (e) => [e.failed === true ? "the step failed" : e.failed === false ? "the step is done" : "", e.failed !== null && e.label ? " and " : "", e.label || ""]},
       {label: "To", cell: (e) => nodeName(e.to)},
       {label: "", cell: (e) => kindOf(e)},
-    ], rows, {class: "transitions-table"}));
+    ], rows, {class: "transitions-table"}),
+    Object.keys(settings).length ? table([
+      {label: "Step", cell: (st) => st},
+      {label: "Settings", cell: (st) => settingsText(settings[st]) || "none"},
+    ], Object.keys(settings), {class: "settings-table", caption: "Step settings"}) : null);
   const legend = h("div", {class: "legend"},
     h("span", null, "next step"), h("span", {class: "failed"}, "after a failed step (remedial)"),
     h("span", {class: "join"}, "concurrent set joining"), h("span", {class: "sub"}, "carried out by a sub-workflow (a link)"),
-    h("span", {class: "path"}, "the instance's path"));
+    h("span", {class: "path"}, "the instance's path"),
+    Object.keys(settings).length ? h("span", {class: "settings"}, "a step's timeout, attempts and retry delay under its name") : null);
   mount(box, h("div", {class: "graph-box"}, svg), legend, details);
   return {graph, svg, overlay: (path) => overlay(svg, path)};
 }

@@ -4,7 +4,7 @@
 
 import {call} from "../api.js";
 import {add, badge, button, chip, field, h, link, mount, note, section, time, title} from "../dom.js";
-import {go, withQuery} from "../router.js";
+import {go, onLeave, withQuery} from "../router.js";
 import {can} from "../session.js";
 import {paths, refusal} from "../ui.js";
 
@@ -58,12 +58,13 @@ export default async function render(view, {query}) {
   const status = h("div", {class: "stream-status", "aria-live": "polite"});
   const more = h("div", {class: "actions"});
   let cursor = query.get("after") || null;
-  let following = false;
+  let following = null;     // while following: the AbortController that stops the waiting call
 
   const read = async (wait) => {
     const payload = {...filters, limit: PAGE, wait};
     if (cursor) payload.after = cursor;
-    const r = await call("wfeventlist", payload);
+    const r = await call("wfeventlist", payload, undefined, {signal: following?.signal});
+    if (r.aborted) return null;
     if (!r.ok) {
       mount(status, refusal(r.messages));
       return null;
@@ -75,16 +76,19 @@ export default async function render(view, {query}) {
     return r.data.events.length;
   };
   const follow = async () => {
-    following = true;
+    const stop = new AbortController();
+    following = stop;
     drawControls(true);
-    while (following && view.isConnected) {
+    while (!stop.signal.aborted && view.isConnected) {
       const got = await read(WAIT);
       if (got === null) break;
       if (got) body.lastChild.scrollIntoView({block: "nearest"});
     }
-    following = false;
+    following = null;
     if (view.isConnected) drawControls(true);
   };
+  // leaving the page (or drawing it again) ends the waiting call
+  onLeave(() => following && following.abort());
   const drawControls = (atEnd) => {
     mount(more,
       atEnd ? null : button("Next page", async (ev) => {
@@ -93,7 +97,7 @@ export default async function render(view, {query}) {
         drawControls(got !== null && got < PAGE);
       }),
       atEnd && !following ? button("Follow live", follow, {kind: "primary"}) : null,
-      following ? button("Stop following", () => { following = false; }, {kind: "danger"}) : null,
+      following ? button("Stop following", () => following.abort(), {kind: "danger"}) : null,
       following ? h("span", {class: "muted"}, "waiting for events as they commit…") : null,
       cursor ? link("address of this point", withQuery({after: cursor}), {title: "reading from here again later"}) : null);
   };

@@ -10,17 +10,22 @@ function card(label, href, value) {
 }
 
 async function counts() {
-  const [sl, ap, rs, wf, inst] = await Promise.all([
+  const [sl, ap, rs, wf, inst, incidents, overdue, engines] = await Promise.all([
     call("realmslicelist", {}), call("applist", {}), call("brerulesetlist", {}), call("workflowlist", {}),
-    call("wfinstancelist", {limit: 1000})]);
+    call("wfinstancelist", {limit: 1000}), call("wfinstancelist", {incident: true, limit: 1000}),
+    call("wfinstancelist", {overdue: true, limit: 1000}), can("report") ? call("wfenginelist", {}) : {ok: false}]);
   const n = (r, f) => (r.ok ? String(f(r.data)) : "—");
+  const rowsOf = (r) => n(r, (d) => `${d.wfinstances.length}${d.next ? "+" : ""}`);
   const open = inst.ok ? new Set(inst.data.wfinstances.map((w) => `${w.slice}/${w.app}/${w.workflow}/${w.entityid}`)).size : null;
   return h("div", {class: "cards"},
     card("slices", "/console/slices", n(sl, (d) => d.slices.length)),
     card("apps", "/console/apps", n(ap, (d) => d.apps.length)),
     card("rulesets", "/console/rulesets", n(rs, (d) => d.rulesets.length)),
     card("workflows", "/console/workflows", n(wf, (d) => d.workflows.length)),
-    card("live workflow instances", "/console/instances", open === null ? "—" : String(open) + (inst.data.next ? "+" : "")));
+    card("live workflow instances", "/console/instances", open === null ? "—" : String(open) + (inst.data.next ? "+" : "")),
+    card("steps in an incident", "/console/instances?incident=true", rowsOf(incidents)),
+    card("overdue steps", "/console/instances?overdue=true", rowsOf(overdue)),
+    engines.ok ? card("engines active", "/console/engines", n(engines, (d) => d.engines.filter((e) => e.status === "active").length)) : null);
 }
 
 export default async function render(view) {
@@ -44,5 +49,6 @@ export default async function render(view) {
         h("li", null, h("a", {href: "/console/rulesets"}, "Rulesets"), ": open a ruleset of the copy, deactivate it, edit its rules, save (every problem shows at its field), activate it."),
         h("li", null, h("a", {href: "/console/slices"}, "Slices"), ": activate the copy, now or at a set time (callers name the slice they evaluate, so this changes nothing for callers of other slices)."),
         h("li", null, h("a", {href: "/console/simulate"}, "Simulator"), ": try entities against it and read the trace, rule by rule. Workflow steps can be tried on any slice, even before it is active."),
-        h("li", null, h("a", {href: "/console/instances"}, "Instances"), ": find a workflow instance, see its path on the diagram and its history."))));
+        h("li", null, h("a", {href: "/console/instances"}, "Instances"), ": find a workflow instance, see its path on the diagram and its history; ",
+          "find the steps in an incident or overdue, see why, and retry them."))));
 }

@@ -1,10 +1,11 @@
-// Live workflow instances: the open steps matching the filters, grouped by instance, with a
-// way to each instance's path and history, and abort.
+// Live workflow instances: the open steps matching the filters (app, workflow, entity, incident,
+// overdue), grouped by instance, each step with its attempt, deadline, worker and incident; a way
+// to each instance's path and history, retry of an incident, and abort.
 
 import {call} from "../api.js";
-import {add, badge, button, chip, confirm, h, link, mount, section, table, time, title} from "../dom.js";
+import {add, badge, button, confirm, h, link, mount, section, select, table, time, title} from "../dom.js";
 import {reload} from "../router.js";
-import {optionalColumns} from "../instancerows.js";
+import {retryStep, stepLine} from "../instancerows.js";
 import {act, appPicker, apps as appList, filterBar, paths, refusal, slicePicker, slices} from "../ui.js";
 
 const PAGE = 500;
@@ -34,21 +35,22 @@ export default async function render(view, {query}) {
   const f = {limit: PAGE};
   for (const k of ["app", "workflow", "entityid"]) if (query.get(k)) f[k] = query.get(k).trim();
   if (query.get("slice")) f.slice = Number(query.get("slice"));
+  for (const k of ["incident", "overdue"]) if (["true", "false"].includes(query.get(k))) f[k] = query.get(k) === "true";
   const rows = [];
   let next = null;
   const r = await call("wfinstancelist", f);
   const place = h("div");
   const draw = () => {
     const insts = instancesOf(rows);
-    const extra = optionalColumns(rows);
     const columns = [
       {label: "Entity", cell: (i) => h("a", {href: paths.instance({slice: i.slice, app: i.app, workflow: i.workflow, entityid: i.entityid})}, h("strong", null, i.entityid))},
       {label: "Workflow", cell: (i) => [link(i.workflow, paths.diagram(i.slice, i.app, i.workflow, `?entityid=${encodeURIComponent(i.entityid)}`)),
         i.rows.every((x) => x.parent) ? h("div", {class: "tl-meta"}, `sub-workflow of row ${i.rows[0].parent}`) : null]},
       {label: "App", cell: (i) => i.app},
       {label: "Slice", class: "num", cell: (i) => String(i.slice)},
-      {label: "Open steps", cell: (i) => i.rows.map((x) => [chip(`${x.step} #${x.id}`, x.doneat ? "ok" : "task"), x.doneat ? h("span", {class: "tl-meta"}, "done, waiting for the join ") : " "])},
-      ...extra.map((c) => ({label: c.label, cell: (i) => i.rows.map((x) => c.cell(x)).filter(Boolean).map((n) => [n, " "])})),
+      {label: "Open steps", cell: (i) => i.rows.map((x) => h("div", {class: "step-with-ops"}, stepLine(x),
+        x.incident ? button("Retry…", async (ev) => { const res = await retryStep(x, ev.currentTarget); if (res && res.ok) reload(); },
+                            {kind: "small", label: `Retry step ${x.step} of ${x.entityid}`}) : null))},
       {label: "Since", cell: (i) => time(i.rows.reduce((m, x) => (x.loggedat < m ? x.loggedat : m), i.rows[0].loggedat))},
       {label: "", class: "ops", cell: (i) => h("span", {class: "actions"},
         link("path and history", paths.instance({slice: i.slice, app: i.app, workflow: i.workflow, entityid: i.entityid})),
@@ -72,8 +74,11 @@ export default async function render(view, {query}) {
   add(view, title("Instances"),
     filterBar([["Slice", slicePicker(sl, query.get("slice") || "", {any: true})], ["App", appPicker(apps, query.get("app") || "", {any: true})],
                ["Workflow", h("input", {name: "workflow", value: query.get("workflow") || "", size: 14})],
-               ["Entity id", h("input", {name: "entityid", value: query.get("entityid") || "", size: 16})]]),
-    h("p", {class: "muted"}, "Every open step of the matching live instances (and of their sub-workflows). Finished instances keep their history: look them up by entity id on ",
-      badge("Path and history", "info"), " or on a workflow's diagram."),
+               ["Entity id", h("input", {name: "entityid", value: query.get("entityid") || "", size: 16})],
+               ["Incident", select([["", "any"], ["true", "in an incident"], ["false", "not in an incident"]], query.get("incident") || "", {name: "incident"})],
+               ["Overdue", select([["", "any"], ["true", "overdue"], ["false", "not overdue"]], query.get("overdue") || "", {name: "overdue"})]]),
+    h("p", {class: "muted"}, "Every open step of the matching live instances (and of their sub-workflows), with its attempt, deadline, ",
+      "the worker holding it and any incident (a step whose rules had no way on after it failed: it waits for someone to retry it). ",
+      "Finished instances keep their history: look them up by entity id on ", badge("Path and history", "info"), " or on a workflow's diagram."),
     section("Live instances", place));
 }

@@ -9,6 +9,8 @@ import {KINDS, editable, newRule, schemaIndex} from "../rules.js";
 import {RuleTable} from "../ruletable.js";
 import {canOn} from "../session.js";
 import {act, appPicker, apps as appList, crumbs, paths, refusal, slicePicker, slices} from "../ui.js";
+import {StepSettings} from "../stepsettings.js";
+import {schemaSteps} from "../flow.js";
 import {drawDiagram, loadWorkflow} from "../wfdiagram.js";
 
 function pagePath(kind, slice, app, cls, name) {
@@ -93,6 +95,9 @@ export default async function render(view, {params, query, kind}) {
   const rules = isNew ? [] : ctx.doc[K.rulesKey];
   const tableEd = new RuleTable({rules, index, kind, key: K.rulesKey, callables, editable: editableNow,
     linkFor: (n) => callables.includes(n) ? pagePath(kind, slice, app, cls, n) : null, onChange: setDirty});
+  // a workflow's step settings (SPEC §8.1), saved with its rules
+  const stepEd = kind === "W" ? new StepSettings({steps: schemaSteps(schema), given: isNew ? {} : ctx.doc.steps,
+                                                  editable: editableNow, onChange: setDirty}) : null;
   if (isNew) {
     tableEd.rules.push(newRule(index, kind));
     tableEd.opened.add(tableEd.rules[0]);
@@ -106,12 +111,16 @@ export default async function render(view, {params, query, kind}) {
   const save = async (ev) => {
     const payload = {slice, app, class: cls, name: isNew ? nameInput.value.trim() : ctx.name, [K.rulesKey]: tableEd.value};
     if (isNew) payload.is_internal = internal.checked;
+    if (stepEd) payload.steps = stepEd.value;     // workflowupdate replaces them: always sent
     const btn = ev.currentTarget;
     btn.disabled = true;
     const r = await call(`${K.prefix}${isNew ? "new" : "update"}`, payload);
     btn.disabled = false;
     if (!r.ok) {
-      tableEd.showProblems(r.messages, view);
+      const marks = tableEd.showProblems(r.messages, view);
+      // show the tab of the first problem placed (the rules, or the step settings)
+      const first = marks.find((m) => m.el && m.el.closest("[role=tabpanel]"));
+      if (first) reveal(first.el);
       view.querySelector(".problem-summary")?.scrollIntoView({block: "nearest"});
       return;
     }
@@ -177,7 +186,13 @@ export default async function render(view, {params, query, kind}) {
     pick(next);
     panes[next].tab.focus();
   });
+  const reveal = (el) => {
+    const pane = el.closest("[role=tabpanel]");
+    if (pane && pane.hidden) pick(pane.id.replace(/^pane-/, ""));
+  };
+  tableEd.reveal = reveal;
   addTab("rules", `Rules (${tableEd.rules.length})`, h("div", null, tableEd.el));
+  if (stepEd) addTab("steps", `Step settings (${stepEd.count})`, h("div", null, stepEd.el));
   if (!isNew) {
     const graphBox = h("div", null, h("p", {class: "muted"}, "Loading…"));
     let drawn = false;
@@ -227,7 +242,7 @@ export default async function render(view, {params, query, kind}) {
       h("label", {class: "check"}, internal, "internal (only called by other rulesets)")) : null,
     !mayEdit ? note(`Read-only: changing ${K.plural} of app ${app} needs the ruleset capability on it.`, "info")
       : active ? note(`This ${K.word} is active, and the service refuses changes to an active ${K.word}. Deactivate it to edit (not while an active ruleset calls it), or change it in a copy of the slice.`, "warn") : null,
-    problemsPlace, tools, tabs, ...Object.values(panes).map((p) => p.el),
+    problemsPlace, tools, tableEd.summary, tabs, ...Object.values(panes).map((p) => p.el),
     h("p", {class: "muted"}, `Schema: `, link(`${K.word === "workflow" ? "workflow" : "rules"} schema of ${cls}`, paths.schema(kind, slice, app, cls)),
       ` · ${index.attrs.size} attributes, ${index.tasks.length} tasks, ${index.properties.length} properties.`,
       isNew ? null : [" Created ", ctx.doc.createdby, ", last edited ", ctx.doc.editedby || ctx.doc.createdby, "."]));
