@@ -19,6 +19,8 @@ from pathlib import Path
 import jwt
 
 from tests.conftest import TEST_SECRET as SECRET
+from tests.rules_data import eventually  # noqa: F401 - the console tests wait for states with it
+from tests.wf_support import rule
 from tests.http_server import Server
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -28,12 +30,14 @@ VIEWPORT = {"width": 1280, "height": 800}
 
 
 class Demo(Server):
-    """`crux demo` serving on a free port: the demo realm, its examples, and the console link."""
+    """`crux demo` serving on a free port: the demo realm, its examples, and the console link;
+    with its engine only when asked (the tests start engines of their own when they want one)."""
 
     REALM = "demo"
 
-    def __init__(self, database_url: str, workdir: Path, timeout: float = 120.0):
-        super().__init__(database_url, workdir, command="demo")
+    def __init__(self, database_url: str, workdir: Path, timeout: float = 120.0, engine: bool = False):
+        super().__init__(database_url, workdir, command="demo", engine=engine)
+        self.database_url = database_url
         self.base = f"http://127.0.0.1:{self.port}"
         try:
             self.link = self._wait_link(timeout)
@@ -122,6 +126,43 @@ def paste_rules(page, rules: list) -> None:
     page.get_by_label("The rules as JSON").fill(json.dumps(rules))
     page.get_by_role("button", name="Use this JSON in the table").click()
     page.get_by_role("tab", name=re.compile(r"^Rules \(")).click()
+
+
+# App `ops`, class `job`: a workflow with a timed step, for the pages of SPEC §8 (attempts,
+# deadlines, leases, incidents). START -> work -> check -> done; a failed work goes to fix, which
+# ends the instance; a failed check has no route (an incident). `work` times out after 1 s, has
+# three attempts and waits 30 s before a retried attempt opens, so a retried step stays still
+# long enough to be looked at.
+JOB_STEPS = ["work", "fix", "check"]
+JOB_SETTINGS = {"work": {"timeout": 1, "attempts": 3, "retrydelay": 30}}
+
+
+JOB_RULES = [rule("START", ["work"]), rule("work", ["check"], failed=False), rule("work", ["fix"], failed=True),
+             rule("fix", done=True), rule("check", failed=False, done=True)]
+
+
+def make_jobs(demo: Demo) -> dict:
+    """App `ops` with the job workflow (active, with its step settings) and `jobdraft` (the same
+    rules, inactive, no settings) in slice 1; made once per demo. -> the key of the workflows."""
+    key = {"slice": 1, "app": "ops", "class": "job"}
+    if any(a["name"] == "ops" for a in demo.ok("applist", {})["apps"]):
+        return key
+    demo.ok("appnew", {"name": "ops", "descr": "back-office jobs"})
+    demo.ok("wfschemanew", {**key, "patternschema": [
+        {"attr": "step", "valtype": "enum", "vals": ["START", *JOB_STEPS]}, {"attr": "stepfailed", "valtype": "bool"}],
+        "actionschema": {"tasks": JOB_STEPS, "properties": ["nextstep", "done"]}})
+    demo.ok("workflownew", {**key, "name": "job", "flowrules": JOB_RULES, "steps": JOB_SETTINGS})
+    demo.ok("workflowactivate", {**key, "name": "job"})
+    demo.ok("workflownew", {**key, "name": "jobdraft", "flowrules": JOB_RULES})
+    return key
+
+
+def start_job(demo: Demo, entityid: str) -> int:
+    """A job instance -> the id of its row (at step work)."""
+    started = demo.ok("wfinstancenew", {"slice": 1, "app": "ops", "workflow": "job", "entityid": entityid,
+                                        "entity": {"class": "job"}})
+    (row,) = started["tasks"][0].values()
+    return row
 
 
 # an order of the demo's retail app, as the simulator's form takes it

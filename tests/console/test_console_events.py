@@ -1,15 +1,16 @@
 """The console's event and webhook pages in a real Chromium against `crux demo`: the stream read
-with filters and followed live, webhooks made, changed and deleted, a report user's view."""
+with filters and followed live, instance events linked to their instance, webhooks made, changed
+and deleted, a report user's view."""
 from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.console.harness import sign_in, visit
+from tests.console.harness import make_jobs, sign_in, start_job, visit, wait_ready
+
 
 
 def test_the_event_stream_filtered_and_followed_live(page, demo):
-    """Changes of admin data are events (`changed`); the instance events of SPEC §9.1 show the
-    same way (and link to their instance) once the service appends them."""
+    """Changes of admin data are events (`changed`), read page by page and followed live."""
     demo.ok("configset", {"slice": 1, "name": "events_a", "val": "1"})
     sign_in(page, demo, "/console/events?kinds=changed", ready="events")
     rows = page.locator("table.events tbody tr")
@@ -82,3 +83,32 @@ def test_webhooks_are_made_changed_and_deleted_and_read_only_for_report(page, de
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(page.locator("tr[data-webhook='crm']")).to_have_count(0)
     assert not [w for w in demo.ok("webhooklist", {})["webhooks"] if w["name"] == "crm"]
+
+
+def test_instance_events_show_with_attempts_workers_errors_and_link_to_their_instance(page, demo):
+    make_jobs(demo)
+    row = start_job(demo, "job-events")
+    demo.ok("wfinstancemarkdone", {"id": row, "step": "work", "entity": {"class": "job"}})
+    demo.ok("wfstepfail", {"id": row, "worker": "robot-e", "error": "scanner offline", "retry": False})   # an incident
+    expected = demo.ok("wfeventlist", {"entityid": "job-events", "limit": 1000})["events"]
+    kinds = [e["kind"] for e in expected]
+    assert kinds[0] == "started" and {"stepopened", "stepdone", "stepfailed", "incident"} <= set(kinds)
+
+    sign_in(page, demo, "/console/events?entityid=job-events", ready="events")
+    rows = page.locator("table.events tbody tr")
+    expect(rows).to_have_count(len(expected))
+    assert rows.evaluate_all("els => els.map(e => e.dataset.kind)") == kinds
+    failed = page.locator("tr[data-kind='stepfailed']")
+    expect(failed).to_contain_text("check")
+    expect(failed).to_contain_text("#1")
+    expect(failed).to_contain_text("robot-e")
+    expect(failed).to_contain_text("scanner offline")
+    (incident,) = [e for e in expected if e["kind"] == "incident"]
+    expect(page.locator("tr[data-kind='incident']")).to_contain_text(incident["error"])
+    # only instance events: a filter on the kinds keeps those
+    visit(page, f"{demo.base}/console/events?entityid=job-events&kinds=incident", "events")
+    expect(rows).to_have_count(1)
+    rows.first.get_by_role("link", name="job-events").click()
+    wait_ready(page, "instance")
+    assert "workflow=job" in page.url and "entityid=job-events" in page.url
+    expect(page.locator(f".open-steps tr[data-row='{row}']")).to_contain_text("incident")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import jwt
 from playwright.sync_api import expect
@@ -87,6 +88,7 @@ def test_a_report_user_sees_read_only_pages_and_may_do_what_the_api_allows(page,
     nav = page.locator("#nav")
     expect(nav.get_by_role("link", name="Slices")).to_be_visible()
     expect(nav.get_by_role("link", name="Users and capabilities")).to_have_count(0)
+    expect(nav.get_by_role("link", name="Engines and workers")).to_be_visible()
 
     visit(page, f"{demo.base}/console/slices", "slices")
     expect(page.get_by_text("Read-only")).to_be_visible()
@@ -120,6 +122,8 @@ def test_a_report_user_sees_read_only_pages_and_may_do_what_the_api_allows(page,
                               "entity": {"class": "customer", "risk": 2, "country": "IN"}})
     visit(page, f"{demo.base}/console/instances?entityid=ann-case", "instances")
     expect(page.get_by_role("button", name="Abort the instance of onboarding for ann-case")).to_be_enabled()
+    visit(page, f"{demo.base}/console/instance?slice=1&app=onboarding&workflow=onboarding&entityid=ann-case", "instance")
+    expect(page.get_by_role("button", name=re.compile(r"^Retry step collectdocs \(row \d+\)$"))).to_be_enabled()
 
 
 PAGES = [
@@ -132,9 +136,9 @@ PAGES = [
     ("/console/workflows/1/onboarding/onboarding", "ruleset"), ("/console/diagram/1/onboarding/onboarding", "diagram"),
     ("/console/simulate", "simulate"),
     ("/console/simulate?kind=W&slice=1&app=onboarding&class=customer&name=onboarding", "simulate"),
-    ("/console/instances", "instances"),
+    ("/console/instances", "instances"), ("/console/instances?incident=true&overdue=false", "instances"),
     ("/console/instance?slice=1&app=onboarding&workflow=onboarding&entityid=nobody", "instance"),
-    ("/console/events", "events"), ("/console/webhooks", "webhooks"),
+    ("/console/engines", "engines"), ("/console/events", "events"), ("/console/webhooks", "webhooks"),
 ]
 
 

@@ -68,5 +68,6 @@ export async function retryStep(x, btn) {
        x.leasedby ? h("p", null, "Worker ", h("code", null, x.leasedby), ` loses its lease: its report of attempt ${x.attempt} will be refused.`) : null];
   if (!await confirm(`Retry step ${x.step}?`, body, "Retry step", "primary")) return null;
   return act(btn, "wfinstanceretry", {id: x.id},
-    {done: (d) => `Step ${d.step} (row ${d.id}) is open again at attempt ${d.attempt}`});
+    {done: (d) => `Step ${d.step} (row ${d.id}) is at attempt ${d.attempt}` +
+      (d.notbefore && new Date(d.notbefore) > new Date() ? ", open after the retry delay" : ", open again")});
 }
