@@ -1,5 +1,6 @@
 """Regenerate the screenshots of docs/console.md: every page of the console at 1280x800, in
-Debian's Chromium, against a fresh `crux demo` with a little history made through the API.
+Debian's Chromium, against a fresh `crux demo` (with its engine) and a little history made through
+the API.
 
     .venv/bin/python -m tests.console.screenshots [--out docs/console]
 
@@ -9,11 +10,13 @@ use (.crux/test); a database is made for the run and dropped afterwards.
 from __future__ import annotations
 
 import argparse
+import re
 import tempfile
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.console.harness import ORDER, VIEWPORT, Demo, fill_entity, launch, paste_rules, sign_in, visit
+from tests.console.harness import (ORDER, VIEWPORT, Demo, eventually, fill_entity, launch, make_jobs, paste_rules, sign_in,
+                                   start_job, visit)
 
 CUSTOMER = {"class": "customer", "risk": 3, "country": "IN"}
 MISTAKES = [
@@ -44,11 +47,22 @@ def prepare(demo: Demo) -> None:
             demo.ok("wfinstancemarkdone", {"id": ids["kyccheck"], "step": "kyccheck", "stepfailed": True,
                                            "entity": CUSTOMER})
             demo.ok("wfinstancemarkdone", {"id": ids["addresscheck"], "step": "addresscheck", "entity": CUSTOMER})
+    # SPEC §8: a step that timed out under a worker's lease and waits for its next attempt (the
+    # demo's engine handles it), an incident, a worker holding a step
+    make_jobs(demo)
+    start_job(demo, "job-17")
+    demo.ok("wfstepclaim", {"worker": "robot-7", "app": "ops", "steps": ["work"], "lease": 60})
+    eventually(lambda: demo.ok("wfinstancelist", {"entityid": "job-17"})["wfinstances"][0]["attempt"] == 2, timeout=30)
+    for entity, worker in (("job-18", "robot-9"), ("job-19", "robot-7")):
+        row = start_job(demo, entity)
+        demo.ok("wfinstancemarkdone", {"id": row, "step": "work", "entity": {"class": "job"}})
+        demo.ok("wfstepclaim", {"worker": worker, "app": "ops", "steps": ["check"], "lease": 3600})
+    demo.ok("wfstepfail", {"id": row, "worker": "robot-7", "error": "the scanner is offline", "retry": False})
 
 
-def shoot(page, out: Path, name: str) -> None:
+def shoot(page, out: Path, name: str, full: bool = False) -> None:
     page.wait_for_timeout(150)  # let the last frame settle for the picture (not a test wait)
-    page.screenshot(path=str(out / f"{name}.png"))
+    page.screenshot(path=str(out / f"{name}.png"), full_page=full)
     print(f"  {out / f'{name}.png'}")
 
 
@@ -69,8 +83,8 @@ def run(demo: Demo, browser, out: Path) -> None:
         ("/console/schemas/B/1/retail/order", "schema", "schema"), ("/console/rulesets", "rulesets", "rulesets"),
         ("/console/rulesets/1/retail/order/main", "ruleset", "ruleset"),
         ("/console/workflows", "rulesets", "workflows"),
-        ("/console/instances", "instances", "instances"), ("/console/events", "events", "events"),
-        ("/console/webhooks", "webhooks", "webhooks"),
+        ("/console/instances", "instances", "instances"), ("/console/engines", "engines", "engines"),
+        ("/console/events?app=ops", "events", "events"), ("/console/webhooks", "webhooks", "webhooks"),
     ]:
         visit(page, f"{base}{path}", ready)
         shoot(page, out, name)
@@ -92,6 +106,15 @@ def run(demo: Demo, browser, out: Path) -> None:
     page.locator(".problem-summary").wait_for()
     page.locator(".problem-summary").scroll_into_view_if_needed()
     shoot(page, out, "ruleset-problems")
+
+    visit(page, f"{base}/console/workflows/1/ops/jobdraft", "ruleset")
+    page.get_by_role("tab", name="Step settings (0)").click()
+    for label, value in (("Timeout of step work", "30"), ("Attempts of step work", "3"), ("Retry delay of step work", "5"),
+                         ("Timeout of step check", "0"), ("Attempts of step check", "many")):
+        page.get_by_label(label).fill(value)
+    page.get_by_role("button", name="Save the rules").click()
+    page.locator(".problem-summary").wait_for()
+    shoot(page, out, "workflow-steps")
 
     visit(page, f"{base}/console/simulate?kind=B&slice=1&app=retail&class=order&name=main", "simulate")
     fill_entity(page, ORDER)
@@ -120,6 +143,12 @@ def run(demo: Demo, browser, out: Path) -> None:
     page.get_by_role("button", name="Abort…").click()
     shoot(page, out, "instance-abort")
     page.keyboard.press("Escape")
+    visit(page, f"{base}/console/instance?slice=1&app=ops&workflow=job&entityid=job-17", "instance")
+    shoot(page, out, "instance-attempts", full=True)
+    visit(page, f"{base}/console/instance?slice=1&app=ops&workflow=job&entityid=job-19", "instance")
+    page.get_by_role("button", name=re.compile(r"^Retry step check")).click()
+    shoot(page, out, "instance-retry")
+    page.keyboard.press("Escape")
 
     # a read-only user
     ann = context.browser.new_context(viewport=VIEWPORT).new_page()
@@ -144,7 +173,7 @@ def main(argv=None) -> None:
     from tests.conftest import _server_url, new_database
     args.out.mkdir(parents=True, exist_ok=True)
     with new_database(_server_url(), "crux_shots") as url, tempfile.TemporaryDirectory(prefix="crux-shots-") as work:
-        demo = Demo(url, Path(work))
+        demo = Demo(url, Path(work), engine=True)
         try:
             prepare(demo)
             with sync_playwright() as playwright:

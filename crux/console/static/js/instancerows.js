@@ -61,7 +61,7 @@ export async function retryStep(x, btn) {
   const body = x.incident
     ? [h("p", null, `Row ${x.id} (entity ${x.entityid}, workflow ${x.workflow}) is in an incident:`),
        h("p", {class: "bad-text"}, x.incident),
-       h("p", null, `Retrying clears the incident: attempt ${x.attempt} opens again with a fresh deadline, for a worker to claim `,
+       h("p", null, `Retrying clears the incident: attempt ${x.attempt} opens again (with a fresh deadline when the step has a timeout), for a worker to claim `,
          "or the application to report. If nothing has changed, it may end the same way.")]
     : [h("p", null, `Attempt ${x.attempt} of step ${x.step} (row ${x.id}, entity ${x.entityid}) ends as failed, with the error "retried", `,
          `and attempt ${x.attempt + 1} starts after the step's retry delay, whatever its number of attempts.`),

@@ -106,7 +106,7 @@ export default async function render(view, {query}) {
       "Reading starts at the oldest event kept; the newest are at the bottom."),
     form, status,
     section("Stream", h("table", {class: "grid events"},
-      h("thead", null, h("tr", null, ["#", "At", "Kind", "What", "Attempt", "Error", "App"].map((t) => h("th", {scope: "col"}, t)))), body),
+      h("thead", null, h("tr", null, ["#", "At", "Kind", "What", "Attempt, worker", "Error", "App"].map((t) => h("th", {scope: "col"}, t)))), body),
       more));
   const got = await read(0);
   if (got !== null) drawControls(got < PAGE);
