@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.console.harness import JOB_SETTINGS, eventually, make_jobs, sign_in, start_job, visit, wait_ready
-from tests.test_wf_engines import Engines
+from tests.engine_processes import Engines
 
 NAMES = (f"console-engine-{n}" for n in itertools.count(1))
 
