@@ -19,9 +19,9 @@ from pathlib import Path
 import jwt
 
 from tests.conftest import TEST_SECRET as SECRET
+from tests.http_server import Server
 from tests.rules_data import eventually  # noqa: F401 - the console tests wait for states with it
 from tests.wf_support import rule
-from tests.http_server import Server
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -15,8 +15,19 @@ import tempfile
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.console.harness import (ORDER, VIEWPORT, Demo, eventually, fill_entity, launch, make_jobs, paste_rules, sign_in,
-                                   start_job, visit)
+from tests.console.harness import (
+    ORDER,
+    VIEWPORT,
+    Demo,
+    eventually,
+    fill_entity,
+    launch,
+    make_jobs,
+    paste_rules,
+    sign_in,
+    start_job,
+    visit,
+)
 
 CUSTOMER = {"class": "customer", "risk": 3, "country": "IN"}
 MISTAKES = [
@@ -109,8 +120,9 @@ def run(demo: Demo, browser, out: Path) -> None:
 
     visit(page, f"{base}/console/workflows/1/ops/jobdraft", "ruleset")
     page.get_by_role("tab", name="Step settings (0)").click()
-    for label, value in (("Timeout of step work", "30"), ("Attempts of step work", "3"), ("Retry delay of step work", "5"),
-                         ("Timeout of step check", "0"), ("Attempts of step check", "many")):
+    for label, value in (("Timeout of step work", "30"), ("Attempts of step work", "3"),
+                         ("Retry delay of step work", "5"), ("Timeout of step check", "0"),
+                         ("Attempts of step check", "many")):
         page.get_by_label(label).fill(value)
     page.get_by_role("button", name="Save the rules").click()
     page.locator(".problem-summary").wait_for()

@@ -32,8 +32,8 @@ def engine(demo, jobs, tmp_path):
     group = Engines(demo.database_url, tmp_path)
     group.name = next(NAMES)
     group.start(group.name)
-    eventually(lambda: any(e["name"] == group.name and e["status"] == "active" for e in demo.ok("wfenginelist", {})["engines"]),
-               timeout=30)
+    eventually(lambda: any(e["name"] == group.name and e["status"] == "active"
+                           for e in demo.ok("wfenginelist", {})["engines"]), timeout=30)
     yield group
     group.close()
 
@@ -146,7 +146,8 @@ def test_the_engines_and_workers_page(page, demo, engine):
     # a worker holding a step with no deadline (check): its lease stays live
     row = start_job(demo, "job-seen")
     demo.ok("wfinstancemarkdone", {"id": row, "step": "work", "entity": {"class": "job"}})
-    held = demo.ok("wfstepclaim", {"worker": "robot-9", "app": "ops", "steps": ["check"], "max": 100, "lease": 600})["steps"]
+    held = demo.ok("wfstepclaim", {"worker": "robot-9", "app": "ops", "steps": ["check"], "max": 100,
+                                   "lease": 600})["steps"]
     assert row in [c["id"] for c in held]
     sign_in(page, demo, "/console/", ready="home")
     page.locator("#nav").get_by_role("link", name="Engines and workers").click()

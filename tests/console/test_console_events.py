@@ -8,7 +8,6 @@ from playwright.sync_api import expect
 from tests.console.harness import make_jobs, sign_in, start_job, visit, wait_ready
 
 
-
 def test_the_event_stream_filtered_and_followed_live(page, demo):
     """Changes of admin data are events (`changed`), read page by page and followed live."""
     demo.ok("configset", {"slice": 1, "name": "events_a", "val": "1"})

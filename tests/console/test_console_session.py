@@ -122,7 +122,8 @@ def test_a_report_user_sees_read_only_pages_and_may_do_what_the_api_allows(page,
                               "entity": {"class": "customer", "risk": 2, "country": "IN"}})
     visit(page, f"{demo.base}/console/instances?entityid=ann-case", "instances")
     expect(page.get_by_role("button", name="Abort the instance of onboarding for ann-case")).to_be_enabled()
-    visit(page, f"{demo.base}/console/instance?slice=1&app=onboarding&workflow=onboarding&entityid=ann-case", "instance")
+    visit(page, f"{demo.base}/console/instance?slice=1&app=onboarding&workflow=onboarding&entityid=ann-case",
+          "instance")
     expect(page.get_by_role("button", name=re.compile(r"^Retry step collectdocs \(row \d+\)$"))).to_be_enabled()
 
 
