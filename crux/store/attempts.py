@@ -103,9 +103,13 @@ LIMIT %(batch)s
 # report or another engine committed before the lock was taken is seen) and locked: a report's
 # short way, which moves a lone row without the instance lock, waits for the sweep and then
 # finds the row at its next attempt (and gives way to the locked way).
+# The rows are found by id, and whether each is still due is answered beside it rather than
+# tested in the WHERE clause: tested there, the planner may read the expiry index instead (its
+# estimate of the rows due comes from statistics taken before the sweep's thousands fell due)
+# and walk every due row of the sweep for each batch.
 _DUE_ROWS = f"""
-SELECT {INSTANCE_COLUMNS}, realm, maxattempts, timeout, retrydelay FROM wfinstance
-WHERE id = ANY(%(ids)s) AND expiresat <= now() AND doneat IS NULL
+SELECT {INSTANCE_COLUMNS}, realm, maxattempts, timeout, retrydelay, expiresat <= now() AS due FROM wfinstance
+WHERE id = ANY(%(ids)s::bigint[]) AND doneat IS NULL
 ORDER BY id
 FOR UPDATE
 """
@@ -119,7 +123,8 @@ def lock_due(conn, batch: int, scan: int | None = None) -> list[int]:
 
 def due_rows(conn, ids: list[int]) -> list[dict]:
     """The rows of `ids` still due, locked (call after lock_due, in the same transaction)."""
-    return conn.execute(_DUE_ROWS, {"ids": ids}).fetchall() if ids else []
+    rows = conn.execute(_DUE_ROWS, {"ids": ids}).fetchall() if ids else []
+    return [row for row in rows if row.pop("due")]
 
 
 def next_due(conn) -> dt.datetime | None:
