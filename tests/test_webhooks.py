@@ -112,6 +112,44 @@ def test_a_deleted_webhook_stops(realm, receiver):
     assert realm.ok("webhooklist", {}) == {"webhooks": []}
 
 
+def test_an_idle_webhook_is_passed_over_without_a_write(realm, receiver):
+    rec = receiver()
+    realm.ok("webhooknew", {"name": "steps", "url": rec.url, "kinds": ["stepdone"]})   # wants none of what follows
+    realm.ok("webhooknew", {"name": "changes", "url": rec.url, "kinds": ["changed"]})
+    job = delivery(realm)
+
+    def row(name: str) -> dict:
+        with realm.crux.db.connection() as conn:
+            return conn.execute(
+                """SELECT xmin::text AS version, nextattempt < now() - interval '0.5 seconds' AS waited
+                   FROM webhook WHERE realm = %s AND name = %s""", (realm.name, name)).fetchone()
+
+    def settle() -> None:
+        """Run the job until nothing in the database is worth holding (three empty runs in a
+        row), and until both webhooks have been due for a while."""
+        quiet, deadline = 0, time.monotonic() + 15
+        while quiet < 3 or not (row("steps")["waited"] and row("changes")["waited"]):
+            assert time.monotonic() < deadline, "the job did not settle"
+            quiet = 0 if job.run_once() else quiet + 1
+            time.sleep(0.05)
+
+    run_until(job, lambda: len(rec.events()) >= 1)            # "changes" gets its own creation
+    settle()
+    idle = {name: row(name)["version"] for name in ("steps", "changes")}
+    settle()
+    for _ in range(5):
+        job.run_once()
+    # due all along, looked at by every run, and not written: an idle webhook costs a read
+    assert {name: row(name)["version"] for name in ("steps", "changes")} == idle
+    realm.ok("configset", {"slice": 1, "name": "woken", "val": "x"})
+    run_until(job, lambda: len(rec.events()) >= 2)
+    assert keys(rec.events()) == ["changes", "WOKEN"]
+    # "steps" was held again once an event committed, wanted none of it, and waits past it
+    settle()
+    assert row("steps")["version"] != idle["steps"]
+    assert [h["pending"] for h in realm.ok("webhooklist", {})["webhooks"]] == [0, 0]
+
+
 def test_two_engines_never_deliver_one_webhook_at_once(realm, receiver):
     rec = receiver(delay=0.15)
     realm.ok("webhooknew", {"name": "slow", "url": rec.url})

@@ -7,7 +7,9 @@ next batch — at most BATCH matching events after its position — and lets it 
 counts the failure and waits before the next attempt, doubling from 1 s to 5 minutes. A batch's
 delivery id and last event are recorded before it is sent, so an engine that dies mid-delivery
 leaves a batch that the next holder (once the lease lapses) sends again, the same events under
-the same delivery id: at least once, in order, one delivery per webhook at a time.
+the same delivery id: at least once, in order, one delivery per webhook at a time. A webhook with
+nothing it wants up to the end of its realm's latest mark moves there and is then passed over by
+a read until events of its realm commit (an idle webhook writes nothing).
 """
 from __future__ import annotations
 
@@ -118,11 +120,11 @@ class WebhookDelivery:
                 self._finish(hook, acked=last, attempted=False)
                 return
         else:
-            self.events.mark(realm)
+            end = self.events.end(realm)       # the latest mark, taken first: all its events are read
             with self.db.connection() as conn:
                 rows = event_store.read_events(conn, realm, after, BATCH, filters)
-            if not rows:
-                self._finish(hook, retry=IDLE, attempted=False)
+            if not rows:                        # nothing it wants up to there: it waits at that end
+                self._finish(hook, acked=end if end > after else None, retry=IDLE, attempted=False)
                 return
             batch, last = uuid.uuid4().hex, (rows[-1]["pos"], rows[-1]["id"])
             with unit_of_work(self.db, realm, "crux", "statement") as uow:

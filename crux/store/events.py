@@ -39,7 +39,7 @@ IN_MARK = """e.realm = {m}.realm
       AND pg_visible_in_snapshot(e.xid, {m}.snap) AND NOT pg_visible_in_snapshot(e.xid, {m}.prev)"""
 
 # A realm's first mark starts from a snapshot in which no transaction is completed.
-_NOTHING = "'1:1:'::pg_snapshot"
+NOTHING = "'1:1:'::pg_snapshot"
 
 # A new mark of the realm, if any event of the realm committed since its last mark. Run it in its
 # own statement after taking the realm's mark lock: its snapshot is then taken after the last
@@ -47,7 +47,7 @@ _NOTHING = "'1:1:'::pg_snapshot"
 TAKE_MARK = f"""
 WITH m AS (
     SELECT %(realm)s::text AS realm, pg_current_snapshot() AS snap,
-           coalesce((SELECT snap FROM wfeventmark WHERE realm = %(realm)s ORDER BY pos DESC LIMIT 1), {_NOTHING})
+           coalesce((SELECT snap FROM wfeventmark WHERE realm = %(realm)s ORDER BY pos DESC LIMIT 1), {NOTHING})
                AS prev
 )
 INSERT INTO wfeventmark (realm, snap, prev)

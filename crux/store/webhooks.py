@@ -1,7 +1,7 @@
 """Webhooks (SPEC §9.3 `webhook`): what each one wants, and how far its delivery has come."""
 from __future__ import annotations
 
-from crux.store.events import IN_MARK
+from crux.store.events import IN_MARK, MARK_END, NOTHING
 
 WEBHOOK_COLUMNS = """w.name, w.url, w.kinds, w.app, w.workflow, w.createdat, w.createdby,
     w.lastattempt, w.lasterror, w.failures"""
@@ -56,18 +56,32 @@ def list_webhooks(conn, realm: str) -> list[dict]:
 
 # ---- delivery (engines) -----------------------------------------------------------------------
 
+# A webhook is worth holding when it has a batch to send again, or its position is not at the end
+# of its realm's latest mark, or events of its realm committed since that mark. One that has read
+# everything (its position moved to the end of the latest mark, `MARK_END`) is passed over with a
+# read: an idle webhook costs no write, however often engines look.
+_CLAIM_DUE = f"""
+UPDATE webhook w SET leasedby = %(owner)s, leaseuntil = now() + make_interval(secs => %(lease)s)
+WHERE w.id = (
+    SELECT h.id FROM webhook h
+    LEFT JOIN LATERAL (SELECT pos, snap FROM wfeventmark WHERE realm = h.realm ORDER BY pos DESC LIMIT 1) last
+        ON true
+    WHERE h.nextattempt <= now() AND (h.leaseuntil IS NULL OR h.leaseuntil < now())
+      AND (h.batch IS NOT NULL OR h.eventid <> {MARK_END} OR h.pos < coalesce(last.pos, 0)
+           OR EXISTS (SELECT 1 FROM (SELECT h.realm AS realm, pg_current_snapshot() AS snap,
+                                            coalesce(last.snap, {NOTHING}) AS prev) m
+                      JOIN wfevent e ON {IN_MARK.format(m="m")}))
+    ORDER BY h.nextattempt LIMIT 1
+    FOR UPDATE OF h SKIP LOCKED)
+RETURNING w.id, w.realm, w.name, w.url, w.kinds, w.app, w.workflow, w.secret, w.pos, w.eventid,
+          w.batch, w.batchpos, w.batchevent, w.failures"""
+
+
 def claim_due(conn, owner: str, lease_seconds: float) -> dict | None:
-    """Hold the webhook that has waited longest for its next attempt and is not held by another
-    engine (or whose holder's lease lapsed: it died mid-delivery) until the lease ends; None when
-    none is due. One statement: two engines never hold one webhook."""
-    return conn.execute(
-        """UPDATE webhook w SET leasedby = %(owner)s, leaseuntil = now() + make_interval(secs => %(lease)s)
-           WHERE w.id = (SELECT id FROM webhook
-                         WHERE nextattempt <= now() AND (leaseuntil IS NULL OR leaseuntil < now())
-                         ORDER BY nextattempt LIMIT 1 FOR UPDATE SKIP LOCKED)
-           RETURNING w.id, w.realm, w.name, w.url, w.kinds, w.app, w.workflow, w.secret, w.pos, w.eventid,
-                     w.batch, w.batchpos, w.batchevent, w.failures""",
-        {"owner": owner, "lease": lease_seconds}).fetchone()
+    """Hold the webhook that has waited longest for its next attempt, is not held by another
+    engine (or whose holder's lease lapsed: it died mid-delivery) and may have something to send,
+    until the lease ends; None when none is. One statement: two engines never hold one webhook."""
+    return conn.execute(_CLAIM_DUE, {"owner": owner, "lease": lease_seconds}).fetchone()
 
 
 def start_batch(conn, webhook_id: int, owner: str, batch: str, last: tuple[int, int]) -> bool:

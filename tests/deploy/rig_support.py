@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -52,8 +53,19 @@ class Rig:
         return proc
 
     def refresh(self) -> dict:
-        self.status = json.loads(self.cmd("status", "--json", check=False).stdout)
-        return self.status
+        """The rig's status; a status command that fails (a host going down as it looks) is asked
+        again for up to 10 s, then reported with what it printed."""
+        deadline = time.monotonic() + 10
+        while True:
+            proc = self.cmd("status", "--json", check=False)
+            try:
+                self.status = json.loads(proc.stdout)
+                return self.status
+            except json.JSONDecodeError:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"deploy/rig status --json exited {proc.returncode}:\n"
+                                         f"{proc.stdout}\n{proc.stderr}") from None
+                time.sleep(0.5)
 
     # ---- addresses ----
 
