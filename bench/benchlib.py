@@ -44,6 +44,18 @@ def workload_generator():
 
 # ---- benchmark databases -----------------------------------------------------------------------
 
+def add_server_options(ap, *, port: int, threads: int, workers: int = 2, rounds: int = 3) -> None:
+    """The options of a benchmark that serves Crux with gunicorn on a PostgreSQL server:
+    --rounds, --workers, --threads, --port, --database-url."""
+    ap.add_argument("--rounds", type=int, default=rounds,
+                    help="alternating rounds of each measurement (medians reported)")
+    ap.add_argument("--workers", type=int, default=workers, help="gunicorn worker processes")
+    ap.add_argument("--threads", type=int, default=threads, help="threads per gunicorn worker")
+    ap.add_argument("--port", type=int, default=port)
+    ap.add_argument("--database-url", default=os.environ.get("CRUX_BENCH_DATABASE_URL"),
+                    help="a PostgreSQL server (any database on it); default: the embedded one")
+
+
 def database_url(server_url: str, name: str) -> str:
     """`server_url` pointing at the database `name`."""
     import psycopg

@@ -45,6 +45,7 @@ from benchlib import (
     REPO,
     Server,
     Tally,
+    add_server_options,
     alternate,
     create_database,
     database_cpu_seconds,
@@ -301,13 +302,8 @@ def main(argv=None) -> int:
     ap.add_argument("--latency-seconds", type=float, default=8.0, help="measured seconds of each claim-latency round")
     ap.add_argument("--clients", type=int, default=4, help="load generator processes in the throughput phase")
     ap.add_argument("--claim-max", type=int, default=10, help="rows per claim in the throughput phase")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of each measurement (medians reported)")
-    ap.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    ap.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
-    ap.add_argument("--port", type=int, default=8197)
+    add_server_options(ap, port=8197, threads=4)
     ap.add_argument("--phases", default="claims,throughput,expiries", help="which phases to run")
-    ap.add_argument("--database-url", default=os.environ.get("CRUX_BENCH_DATABASE_URL"),
-                    help="a PostgreSQL server (any database on it); default: the embedded one")
     ap.add_argument("--out", default=str(HERE / "out" / "deadlines.json"))
     args = ap.parse_args(argv)
     results = run(args)

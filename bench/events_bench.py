@@ -32,7 +32,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
-from benchlib import HERE, REPO, Client, create_database, median_run, percentile_ms, postgres_server, row_text
+from benchlib import (
+    HERE,
+    REPO,
+    Client,
+    add_server_options,
+    create_database,
+    median_run,
+    percentile_ms,
+    postgres_server,
+    row_text,
+)
 from workflow_bench import (
     ADMIN,
     BENCH_DB,
@@ -192,12 +202,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rows", type=int, default=100_000, help="open wfinstance rows preloaded in each database")
     ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds of each load")
     ap.add_argument("--clients", type=int, default=8, help="load generator processes")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds (medians reported)")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--port", type=int, default=8107)
+    add_server_options(ap, port=8107, threads=2)
     ap.add_argument("--webhook-events", type=int, default=20_000)
-    ap.add_argument("--database-url", default=os.environ.get("CRUX_BENCH_DATABASE_URL"))
     ap.add_argument("--out", default=str(HERE / "out" / "events.json"))
     args = ap.parse_args(argv)
     results = run(args)

@@ -46,6 +46,7 @@ from benchlib import (
     Pacer,
     Server,
     Tally,
+    add_server_options,
     alternate,
     create_database,
     median_run,
@@ -319,12 +320,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=15.0, help="measured seconds of each saturation phase")
     ap.add_argument("--latency-seconds", type=float, default=8.0, help="measured seconds of each latency phase")
     ap.add_argument("--clients", type=int, default=8, help="load generator processes")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of each measurement (medians reported)")
-    ap.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    ap.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
-    ap.add_argument("--port", type=int, default=8097)
-    ap.add_argument("--database-url", default=os.environ.get("CRUX_BENCH_DATABASE_URL"),
-                    help="a PostgreSQL server (any database on it); default: the embedded one")
+    add_server_options(ap, port=8097, threads=2)
     ap.add_argument("--factory", default="workflow_bench:make_app()",
                     help="gunicorn target (Crux plus the reference view; $PYTHONPATH is kept), to try a "
                          "change without editing Crux")

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from tests.engine_processes import Engines
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import keys, receiver  # noqa: F401 (a fixture)
+from tests.wf_support import poll
 
 
 @pytest.fixture
@@ -18,27 +19,8 @@ def engines(database_url, tmp_path):
     group.close()
 
 
-@pytest.fixture
-def receiver():
-    made: list[Receiver] = []
-
-    def make(**kw) -> Receiver:
-        made.append(Receiver(**kw))
-        return made[-1]
-    yield make
-    for r in made:
-        r.close()
 
 
-def wait_for(check, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"not within {timeout} s"
-        time.sleep(0.1)
-
-
-def keys(events) -> list[str]:
-    return [e["key"].rsplit("/", 1)[-1] for e in events]
 
 
 def test_a_batch_cut_off_by_a_killed_engine_comes_again(realm, engines, receiver):
@@ -47,10 +29,10 @@ def test_a_batch_cut_off_by_a_killed_engine_comes_again(realm, engines, receiver
     for i in range(150):
         realm.ok("configset", {"slice": 1, "name": f"k{i}", "val": "x"})
     engines.start("first")
-    wait_for(lambda: rec.arrived >= 1, timeout=30)           # the first batch is in flight...
+    poll(lambda: rec.arrived >= 1, timeout=30)           # the first batch is in flight...
     engines.kill("first")                                    # ...and its engine dies
     engines.start("second")
-    wait_for(lambda: len({e["id"] for e in rec.events()}) >= 151, timeout=60)
+    poll(lambda: len({e["id"] for e in rec.events()}) >= 151, timeout=60)
     deliveries = [d["headers"]["x-crux-delivery"] for d in rec.deliveries]
     assert deliveries[0] == deliveries[1]                     # the cut-off batch, sent again under its id
     assert all(d["signed_ok"] for d in rec.deliveries)
@@ -70,6 +52,6 @@ def test_engines_take_turns_on_a_webhook(realm, engines, receiver):
     for i in range(40):
         realm.ok("configset", {"slice": 1, "name": f"k{i}", "val": "x"})
         time.sleep(0.02)                                     # many small batches
-    wait_for(lambda: len(rec.events()) >= 41, timeout=60)
+    poll(lambda: len(rec.events()) >= 41, timeout=60)
     assert keys(rec.events()) == ["audit"] + [f"K{i}" for i in range(40)]
     assert rec.max_in_flight == 1

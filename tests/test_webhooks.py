@@ -9,19 +9,7 @@ import pytest
 
 from crux.background.webhooks import WebhookDelivery, backoff
 from tests.conftest import error_of
-from tests.webhook_receiver import Receiver
-
-
-@pytest.fixture
-def receiver():
-    made = []
-
-    def make(**kw) -> Receiver:
-        made.append(Receiver(**kw))
-        return made[-1]
-    yield make
-    for r in made:
-        r.close()
+from tests.webhook_receiver import keys, receiver  # noqa: F401 (a fixture)
 
 
 def delivery(realm) -> WebhookDelivery:
@@ -36,9 +24,6 @@ def run_until(job: WebhookDelivery, done, timeout: float = 20.0) -> None:
         if not job.run_once():
             time.sleep(0.05)
 
-
-def keys(events) -> list[str]:
-    return [e["key"].rsplit("/", 1)[-1] for e in events]
 
 
 def test_events_arrive_in_order_signed_after_failures(realm, receiver):

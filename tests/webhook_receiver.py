@@ -9,6 +9,8 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
 
 class Receiver:
     def __init__(self, fail_first: int = 0, delay: float = 0.0, secret: str | None = None):
@@ -66,3 +68,21 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    """receiver(**kw) -> a Receiver on 127.0.0.1, closed at the end of the test."""
+    made: list[Receiver] = []
+
+    def make(**kw) -> Receiver:
+        made.append(Receiver(**kw))
+        return made[-1]
+    yield make
+    for r in made:
+        r.close()
+
+
+def keys(events) -> list[str]:
+    """The last part of each `changed` event's key (the name it was about), in order."""
+    return [e["key"].rsplit("/", 1)[-1] for e in events]
