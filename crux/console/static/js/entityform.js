@@ -111,11 +111,6 @@ export class EntityForm {
     for (const [attr, c] of this.controls) if (c.value !== "") out[attr] = c.value;
     return out;
   }
-
-  /** Local problems (bounds, types) of the values typed: [[attr, problem]]. */
-  problems() {
-    return this.attrs.map((a) => [a.attr, checkValue(a, this.controls.get(a.attr).value)]).filter(([, p]) => p);
-  }
 }
 
 /** The entity as JSON text, for a user who may evaluate but not read the schema (evaluations are

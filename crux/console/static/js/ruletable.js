@@ -4,7 +4,7 @@
 // service uses for it (ruleset[3].rulepattern[0].val), so each problem the service reports on
 // saving lands at its control.
 
-import {button, h, mount, select, showProblems} from "./dom.js";
+import {button, chip, h, mount, select, showProblems} from "./dom.js";
 import {OP_TEXT, defaultLiteral, editable, literalFrom, literalText, newRule, opsFor, outgoing, termText} from "./rules.js";
 
 const FLOW = [["", "go on"], ["return", "return"], ["exit", "exit"]];
