@@ -7,9 +7,10 @@ import re
 
 from marshmallow import Schema, ValidationError
 
-from crux.api.auth import Authenticated, RealmCap
+from crux.api.admin import REPORT, Empty
+from crux.api.auth import Authenticated
 from crux.api.calls import LIST, CallContext, CallGroup
-from crux.api.fields import Bounded, List, Name, StrictBool, String, describe
+from crux.api.fields import MAX_ID, Bounded, List, Name, StrictBool, String, describe
 
 calls = CallGroup("workers")
 ANYONE = Authenticated()
@@ -43,7 +44,7 @@ class Attempt(Bounded):
 
 class RowRef(Bounded):
     """A row id (or slice number) in a call of SPEC §8: out of range is `invalid` there."""
-    low, high = 1, 2**63 - 1
+    low, high = 1, MAX_ID
 
 
 class Lease(Bounded):
@@ -135,15 +136,11 @@ def wfinstanceretry(ctx: CallContext, data: dict):
     return ctx.crux.attempts.retry(ctx.identity, data)
 
 
-class Empty(Schema):
-    pass
-
-
 # ---- calls ------------------------------------------------------------------------------------
 # Claims, heartbeats and wfenginelist run WorkerService (crux/services/workers.py); wfstepfail and
 # wfinstanceretry run AttemptService (crux/services/attempts.py).
 
-@calls.call("wfenginelist", Empty, need=RealmCap("report"), methods=LIST)
+@calls.call("wfenginelist", Empty, need=REPORT, methods=LIST)
 def wfenginelist(ctx: CallContext, data: dict):
     """Engines (active, and those stopped or dead within a day) and the realm's workers seen within a day ->
     {engines: [{id, name, host, pid, version, startedat, lastbeat, status}], workers: [{name, lastseen, leases}]}."""

@@ -23,6 +23,7 @@ from importlib import metadata
 from crux.background.expiry import ExpiryCounter, ExpiryJob
 from crux.background.webhooks import WebhookDelivery
 from crux.common import log
+from crux.services.attempts import ENGINE_USER
 from crux.services.uow import unit_of_work
 from crux.services.webhooks import allowed_targets
 from crux.store import engines as engine_store
@@ -40,10 +41,11 @@ def _version() -> str:
 
 
 class Engine:
-    def __init__(self, crux, name: str | None = None, beat: int | None = None, watch_parent: int | None = None):
+    def __init__(self, crux, name: str | None = None, watch_parent: int | None = None):
         self.crux = crux
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        self.beat = beat or crux.settings.engine_beat
+        self.beat = crux.settings.engine_beat
+        self._next_beat = 0.0                       # monotonic time of the next beat
         self.watch_parent = watch_parent            # stop when this process is no longer our parent
         self.counter = ExpiryCounter()
         self.jobs = [ExpiryJob(crux.attempts, self.counter),
@@ -52,17 +54,13 @@ class Engine:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def add_job(self, job) -> None:
-        """Another job to run (before `start`)."""
-        self.jobs.append(job)
-
     # ---- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> None:
         """Register, then start a thread per job."""
         while self.id is None and not self._stopping.is_set():
             try:
-                with unit_of_work(self.crux.db, None, "crux-engine") as uow:
+                with unit_of_work(self.crux.db, None, ENGINE_USER) as uow:
                     row = engine_store.register(uow.conn, self.name, socket.gethostname(), os.getpid(), _version(),
                                                 self.beat)
                 self.id = row["id"]
@@ -98,7 +96,7 @@ class Engine:
         if self.id is not None:
             counts = self.counter.take()
             try:
-                with unit_of_work(self.crux.db, None, "crux-engine") as uow:
+                with unit_of_work(self.crux.db, None, ENGINE_USER) as uow:
                     engine_store.stop(uow.conn, self.id, *counts)
             except Exception as exc:  # noqa: BLE001 - nothing more to do: it will be marked dead
                 _logger.warning("engine %s could not record its stop: %s", self.name, exc)
@@ -113,13 +111,13 @@ class Engine:
 
     def _beat(self) -> None:
         now = time.monotonic()
-        if now < getattr(self, "_next_beat", 0):
+        if now < self._next_beat:
             return
         self._next_beat = now + self.beat - 0.05
         assert self.id is not None          # registered by start()
         counts = self.counter.take()
         try:
-            with unit_of_work(self.crux.db, None, "crux-engine") as uow:
+            with unit_of_work(self.crux.db, None, ENGINE_USER) as uow:
                 dead = engine_store.beat(uow.conn, self.id, *counts)
         except Exception as exc:  # noqa: BLE001 - the next beat tries again
             self.counter.give_back(counts)

@@ -55,13 +55,15 @@ def post(url: str, body: bytes, headers: dict, timeout: float = TIMEOUT) -> str 
     parts = urlsplit(url)
     deadline = time.monotonic() + timeout
     assert parts.hostname is not None       # check_url refuses a URL without a host
-    conn: http.client.HTTPConnection
-    if parts.scheme == "https":
-        conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout,
-                                           context=ssl.create_default_context())
-    else:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    # the port given always: without one, http.client would read an IPv6 address's last group as it
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    conn: http.client.HTTPConnection | None = None
     try:
+        if parts.scheme == "https":
+            conn = http.client.HTTPSConnection(parts.hostname, port, timeout=timeout,
+                                               context=ssl.create_default_context())
+        else:
+            conn = http.client.HTTPConnection(parts.hostname, port, timeout=timeout)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         conn.request("POST", path, body=body, headers=headers)
         left = deadline - time.monotonic()
@@ -75,12 +77,14 @@ def post(url: str, body: bytes, headers: dict, timeout: float = TIMEOUT) -> str 
         if 200 <= resp.status < 300:
             return None
         return f"HTTP {resp.status} {resp.reason}".strip()
-    except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
+    except (OSError, http.client.HTTPException, ssl.SSLError, ValueError) as exc:
+        # ValueError: a URL stored before check_url refused its form (http.client.InvalidURL, IDNA)
         if isinstance(exc, socket.timeout):
             return f"no answer within {timeout:g} s"
         return f"{exc.__class__.__name__}: {exc}"[:500]
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
 
 
 class WebhookDelivery:

@@ -20,7 +20,8 @@ def engine(name: str | None, exit_with_parent: int | None) -> None:
     from crux.store.migrate import upgrade
     config = settings()
     url = database_url(config)
-    upgrade(url, config.schema_dir)
+    if exit_with_parent is None:        # crux serve's own engine: serve has just upgraded
+        upgrade(url, config.schema_dir)
     log.set_level(config.log_level)
     log.set_stream("stdout")       # a long-running process's log lines go to stdout, as a server's
     run_engine(config, url, name, watch_parent=exit_with_parent)

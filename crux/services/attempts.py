@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from crux.errors import CruxError
 from crux.services.principal import Identity
+from crux.services.steps import StepSettings
 from crux.services.uow import unit_of_work
 from crux.services.workflow import InstanceService, check_lease, found_row, require_open
 from crux.store import attempts as attempt_store
@@ -37,10 +38,6 @@ class ExpiryCounts:
     failed: int = 0
     incidents: int = 0
     rows: list[int] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return self.retried + self.failed + self.incidents
 
 
 class AttemptService:
@@ -126,7 +123,7 @@ class AttemptService:
         except Exception as exc:  # noqa: BLE001 - logged, and kept on the row for someone to look at
             _logger.exception("expiry of row %s failed", due["id"])
             attempt_store.next_attempts(conn, [NextAttempt.of(
-                due, (due["timeout"], due["maxattempts"], due["retrydelay"]), worker=due["leasedby"],
+                due, StepSettings.of_row(due), worker=due["leasedby"],
                 incident=f"internal error while failing the expired step: {exc.__class__.__name__}")], "timedout")
             return "incident"
 

@@ -36,13 +36,20 @@ def allowed_targets(setting: str) -> list:
 def check_url(url: str, allow: list, field: str = "url", resolve: bool = True) -> None:
     """An http(s) URL with a host, pointing where CRUX_WEBHOOK_ALLOW lets webhooks point: its host
     named in the list, or every address it resolves to inside a listed network."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if any(c <= " " or c == "\x7f" for c in url):
+        raise CruxError("invalid", field, [url], "a webhook url has no spaces or control characters")
+    try:
+        parts = urlsplit(url)           # raises ValueError for a malformed [IPv6] host
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise CruxError("invalid", field, [url], "a webhook url is an http:// or https:// URL with a host")
     try:
         parts.port  # noqa: B018 - reading it checks it (urlsplit raises ValueError for a bad port)
     except ValueError:
         raise CruxError("invalid", field, [url], "the url's port is not a number from 0 to 65535") from None
+    if not _host_ok(parts.hostname):
+        raise CruxError("invalid", field, [url], "the url's host is not a valid host name or IP address")
     if not allow:
         return
     host = parts.hostname.lower()
@@ -63,6 +70,20 @@ def check_url(url: str, allow: list, field: str = "url", resolve: bool = True) -
                 addresses = set()
     if not addresses or not all(any(a in n for n in networks) for a in addresses):
         raise CruxError("not_allowed", field, [url], "webhooks may not point there (CRUX_WEBHOOK_ALLOW)")
+
+
+def _host_ok(host: str) -> bool:
+    """An IP address, or a host name that can be looked up (IDNA: labels of 1-63 characters)."""
+    if ":" in host:                     # only an IPv6 address has one (urlsplit took the port off)
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return True
+    try:
+        return bool(host.encode("idna"))
+    except UnicodeError:
+        return False
 
 
 def _out(row: dict, pending: int | None = None) -> dict:

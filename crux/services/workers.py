@@ -36,10 +36,12 @@ class WorkerService:
     def claim(self, ident: Identity, data: dict) -> dict:
         filters = {k: data.get(k) for k in ("steps", "app", "workflow", "slice")}
         deadline = self._clock() + data.get("wait", 0)
+        first = True
         while True:
             with unit_of_work(self.db, ident.realm, ident.user, "statement") as uow:
                 rows = lease_store.claim(uow.conn, ident.realm, data["worker"], data.get("max", 1),
-                                         data.get("lease"), filters)
+                                         data.get("lease"), filters, seen=first)
+            first = False
             left = deadline - self._clock()
             if rows or left <= 0:
                 return {"steps": rows}

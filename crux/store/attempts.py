@@ -9,7 +9,6 @@ claims) with the reason on the row.
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from crux.store.history import LATEST, OPEN_COLUMNS, closing, opening
@@ -126,7 +125,3 @@ def due_rows(conn, ids: list[int]) -> list[dict]:
     rows = conn.execute(_DUE_ROWS, {"ids": ids}).fetchall() if ids else []
     return [row for row in rows if row.pop("due")]
 
-
-def next_due(conn) -> dt.datetime | None:
-    """When the next expiry is due (None: none is)."""
-    return conn.execute("SELECT min(expiresat) AS at FROM wfinstance WHERE expiresat IS NOT NULL").fetchone()["at"]

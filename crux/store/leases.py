@@ -39,19 +39,21 @@ WITH picked AS (
         leaseuntil = now() + coalesce(%(lease)s::int, w.timeout, """ + str(DEFAULT_LEASE) + """) * interval '1 second'
     FROM picked p WHERE w.id = p.id
     RETURNING """ + ", ".join("w." + c for c in _CLAIMED.split(", ")) + """
-), """ + _SEEN + """
+){seen}
 SELECT """ + _CLAIMED + """ FROM leased ORDER BY id
 """
 _CLAIM_FILTERS = {"steps": " AND step = ANY(%(steps)s)", "app": " AND app = %(app)s",
                   "workflow": " AND workflow = %(workflow)s", "slice": " AND slice = %(slice)s"}
 
 
-def claim(conn, realm: str, worker: str, most: int, lease: int | None, filters: dict) -> list[dict]:
+def claim(conn, realm: str, worker: str, most: int, lease: int | None, filters: dict,
+          seen: bool = True) -> list[dict]:
     """Lease up to `most` open rows of the realm matching `filters` (steps, app, workflow, slice)
     to `worker` for `lease` seconds (None: each row's step timeout, else DEFAULT_LEASE), oldest
-    first; the rows as a claim answers them. Records the worker as seen."""
+    first; the rows as a claim answers them. With `seen`, records the worker as seen (a waiting
+    claim does it at its first look only, not at every poll)."""
     where = "".join(sql for key, sql in _CLAIM_FILTERS.items() if filters.get(key) is not None)
-    return conn.execute(_CLAIM.format(filters=where),
+    return conn.execute(_CLAIM.format(filters=where, seen=", " + _SEEN if seen else ""),
                         {"realm": realm, "worker": worker, "max": most, "lease": lease,
                          **{k: filters.get(k) for k in _CLAIM_FILTERS}}).fetchall()
 

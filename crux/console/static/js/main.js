@@ -2,7 +2,7 @@
 // drawn in the page; every link is an ordinary link, so keyboard, history and new tabs work).
 
 import {ApiError, SessionEnded, onExpired} from "./api.js";
-import {button, confirm, h, messageList, mount, note, title} from "./dom.js";
+import {button, confirm, h, messageList, messageText, mount, note, title} from "./dom.js";
 import {go, guardLeaving, hasUnsaved, left, setRenderer} from "./router.js";
 import {can, loadCaps, realm, setToken, signOut, takeFragmentToken, token, user} from "./session.js";
 
@@ -115,7 +115,7 @@ onExpired((messages) => {
   signOut();
   drawSignIn(h("div", {class: "note error", role: "alert"},
                h("strong", null, "Your session has ended."), " The service refused the token: ",
-               messages.map((m) => m.msg || m.errcode).join("; "),
+               messages.map(messageText).join("; "),
                ". Sign in again to go on where you were."));
 });
 

@@ -4,7 +4,7 @@
 // service uses for it (ruleset[3].rulepattern[0].val), so each problem the service reports on
 // saving lands at its control.
 
-import {button, chip, h, mount, select, showProblems} from "./dom.js";
+import {button, chip, h, messageText, mount, select, showProblems} from "./dom.js";
 import {OP_TEXT, defaultLiteral, editable, literalFrom, literalText, newRule, opsFor, outgoing, termText} from "./rules.js";
 
 const FLOW = [["", "go on"], ["return", "return"], ["exit", "exit"]];
@@ -326,8 +326,8 @@ export class RuleTable {
       h("strong", null, `The service found ${messages.length} problem${messages.length === 1 ? "" : "s"}:`),
       h("ol", null, marks.map(({message, el}) => h("li", null,
         el ? h("button", {type: "button", onclick: () => { this.reveal(el); el.scrollIntoView({block: "center"}); el.focus(); }},
-               `${message.field}: ${message.msg || message.errcode}`)
-           : `${message.field || ""} ${message.msg || message.errcode}`))),
+               `${message.field}: ${messageText(message)}`)
+           : `${message.field || ""} ${messageText(message)}`))),
       unplaced) : null);
     return marks;
   }

@@ -1,7 +1,7 @@
 // Widgets the pages share: lists of slices and apps, filter bars, guarded controls, actions.
 
 import {ApiError, SessionEnded, call} from "./api.js";
-import {button, dialog, field, h, messageList, mount, note, select, showProblems, toast} from "./dom.js";
+import {button, dialog, field, h, messageList, messageText, mount, note, select, showProblems, toast} from "./dom.js";
 import {go, withQuery} from "./router.js";
 
 /** The realm's slices, or null when the user may not list them. */
@@ -76,7 +76,7 @@ export async function act(btn, name, data, {done, place, form} = {}) {
     } else if (place) {
       mount(place, refusal(r.messages));
     } else {
-      toast(r.messages.map((m) => m.msg || m.errcode).join("; "), "error");
+      toast(r.messages.map(messageText).join("; "), "error");
     }
     return r;
   } finally {

@@ -3,7 +3,7 @@
 // now or at a set time; purge; the apps each slice holds rules for.
 
 import {call, must} from "../api.js";
-import {add, badge, button, confirm, field, h, link, localToIso, mount, note, section, table, time, title, toast} from "../dom.js";
+import {add, badge, button, confirm, field, h, link, localToIso, messageText, mount, note, section, table, time, title, toast} from "../dom.js";
 import {reload} from "../router.js";
 import {can} from "../session.js";
 import {act, apps as appList, callDialog, guard, readOnly} from "../ui.js";
@@ -61,7 +61,7 @@ function appsOf(sl, cell, btn) {
   btn.setAttribute("aria-expanded", "true");
   mount(cell, h("span", {class: "muted"}, "…"));
   call("realmsliceapps", {id: sl.id}).then((r) => {
-    if (!r.ok) return mount(cell, h("span", {class: "bad-text"}, r.messages.map((m) => m.msg).join("; ")));
+    if (!r.ok) return mount(cell, h("span", {class: "bad-text"}, r.messages.map(messageText).join("; ")));
     mount(cell, r.data.length ? r.data.map((a) => [h("a", {href: `/console/rulesets?slice=${sl.id}&app=${encodeURIComponent(a.shortname.toLowerCase())}`, title: a.longname}, a.shortname), " "])
       : h("span", {class: "muted"}, "no rules"));
   });
